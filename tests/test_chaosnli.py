@@ -42,7 +42,9 @@ def test_entropy_is_in_nats_and_agrees_with_the_release_in_bits(data_dir, part):
     assert table["entropy"].max() > math.log(2)  # not bits clipped to [0, 1], not log base 10
     np.testing.assert_allclose(table["entropy"], scipy_entropy([r["label_count"] for r in raw], axis=1), atol=1e-12)
     np.testing.assert_allclose(table["entropy"] / math.log(2), [r["entropy"] for r in raw], atol=1e-9)
-    np.testing.assert_allclose(table[["soft_entailment", "soft_neutral", "soft_contradiction"]], [r["label_dist"] for r in raw])
+    np.testing.assert_allclose(
+        table[["soft_entailment", "soft_neutral", "soft_contradiction"]], [r["label_dist"] for r in raw]
+    )
 
 
 @pytest.mark.parametrize("part", ["snli", "mnli"])

@@ -11,9 +11,11 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from loradyn.data.catalog import FileMapping, is_annotated, load_examples
+from loradyn.data.composition import compose
 from loradyn.data.noise import NOISE_KINDS, inject_noise
 from loradyn.data.standard import STANDARD, load_standard
 from loradyn.data.summary import summarize_annotated, summarize_standard
@@ -64,7 +66,7 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except (DataError, ValueError) as err:
-            errors.print(f"[bold red]error:[/] {err}", highlight=False, markup=True)
+            errors.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper
@@ -87,7 +89,10 @@ def _annotated_table(s: dict[str, Any]) -> Table:
     table.add_row("majority ties", f"{s['majority_ties']} (broken in class order)")
     if s["gold_labels"]:
         table.add_row("gold labels", "  ".join(f"{k} {v:,}" for k, v in s["gold_labels"].items()))
-    table.add_row("80/20 split", f"train {s['splits']['train']:,}  held-out {s['splits']['held_out']:,}")
+    split = s["splits"]
+    table.add_row(
+        "80/20 split", split.get("unavailable") or f"train {split['train']:,}  held-out {split['held_out']:,}"
+    )
     return table
 
 
@@ -201,3 +206,34 @@ def noise_inject(
     write_jsonl(out / "examples.jsonl", records)
     write_json(out / "noise.json", manifest)
     _emit(manifest, as_json, _noise_table)
+
+
+@app.command("demo")
+@reports_errors
+def demo(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """The data layer end to end on ChaosNLI-SNLI: annotations, the study-1 training set, human-like noise."""
+    chaos = load_examples("chaosnli-snli", data_dir=data_dir)
+    summary = summarize_annotated(chaos)
+    composition = compose(chaos, load_standard("snli", "train", data_dir=data_dir), n_bulk=1_000)
+    noisy = inject_noise(chaos.labels, rate=0.2, kind="human", counts=chaos.counts, seed=0)
+    payload = {
+        "summary": summary,
+        "composition": {
+            "train": len(composition.train),
+            "tracked": len(composition.tracked_ids),
+            "validation": len(composition.validation),
+        },
+        "human_noise": {"rate": noisy.rate, "transition": np.round(noisy.transition, 3).tolist()},
+    }
+    if as_json:
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    console.print(_annotated_table(summary))
+    c = payload["composition"]
+    console.print(
+        f"study-1 training set with 1,000 bulk SNLI items: {c['train']:,} to train on, "
+        f"{c['tracked']:,} tracked, {c['validation']:,} for validation"
+    )
+    console.print(f"human-like noise at 20%: realised rate {noisy.rate:.3f}; transition (rows: e, n, c)")
+    for row in payload["human_noise"]["transition"]:
+        console.print("   " + "  ".join(f"{p:.3f}" for p in row))

@@ -95,6 +95,11 @@ def stratified_split(strata: np.ndarray, *, test_size: float = 0.2, seed: int = 
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must be in (0, 1), got {test_size}")
     strata = np.asarray(strata)
+    values, sizes = np.unique(strata, return_counts=True)
+    if sizes.min() < 2:
+        raise ValueError(
+            f"a stratified split needs at least 2 items per stratum; {values[sizes.argmin()]!r} has {sizes.min()}"
+        )
     splitter = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
     train, test = next(splitter.split(np.zeros(len(strata)), strata))
     return np.sort(train), np.sort(test)

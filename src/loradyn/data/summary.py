@@ -20,7 +20,11 @@ def summarize_annotated(examples: Examples, *, test_size: float = 0.2, seed: int
     counts = examples.counts
     tied = (counts == counts.max(axis=1, keepdims=True)).sum(axis=1) > 1
     categories = table["category"].to_numpy()
-    train, held_out = examples.split(test_size=test_size, seed=seed)
+    try:
+        train, held_out = examples.split(test_size=test_size, seed=seed)
+        splits = {"train": len(train), "held_out": len(held_out)}
+    except ValueError as err:  # too few items for a stratified split: report it, the rest still holds
+        splits = {"unavailable": str(err)}
     gold = examples.frame["gold_label"].to_numpy()
     return {
         "name": examples.name,
@@ -35,7 +39,7 @@ def summarize_annotated(examples: Examples, *, test_size: float = 0.2, seed: int
         "majority_labels": _label_counts(examples.labels, examples.task.label_names),
         "majority_ties": int(tied.sum()),
         "gold_labels": _label_counts(gold, examples.task.label_names) if (gold >= 0).any() else None,
-        "splits": {"train": len(train), "held_out": len(held_out)},
+        "splits": splits,
     }
 
 

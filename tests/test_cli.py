@@ -1,0 +1,80 @@
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+from loradyn.cli import app
+from loradyn.data import load_chaosnli
+
+runner = CliRunner()
+
+
+def _json(args):
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_summary_of_chaosnli_matches_the_library(data_dir):
+    s = _json(["data", "summary", "chaosnli-snli", "--data-dir", str(data_dir)])
+    table = load_chaosnli("snli", data_dir=data_dir).annotation_table()
+    assert s["n_items"] == 1514
+    assert s["splits"] == {"train": 1211, "held_out": 303}
+    assert s["entropy_nats"]["mean"] == table["entropy"].mean()
+    assert s["entropy_nats"]["max"] <= np.log(3)
+    assert sum(s["categories"].values()) == 1
+    assert s["categories"]["clean"] == np.mean(table["entropy"] < 0.4)
+    assert s["majority_labels"] == {"entailment": 424, "neutral": 811, "contradiction": 279}
+    assert s["majority_ties"] == 14
+
+
+def test_summary_table_and_env_data_dir(data_dir, monkeypatch):
+    monkeypatch.setenv("LORADYN_DATA_DIR", str(data_dir))
+    result = runner.invoke(app, ["data", "summary", "chaosnli-mnli"])
+    assert result.exit_code == 0, result.output
+    assert "1,599 items" in result.stdout and "train 1,279  held-out 320" in result.stdout
+
+
+def test_summary_of_a_standard_dataset(data_dir):
+    s = _json(["data", "summary", "mnli", "--data-dir", str(data_dir)])
+    assert s["splits"] == {"train": 19_996, "validation_matched": 9_815}
+    assert sum(s["labels"]["train"].values()) == 19_996
+
+
+def test_summary_of_a_user_file(tmp_path):
+    path = tmp_path / "votes.csv"
+    path.write_text("text,yes,no\na,10,0\nb,5,5\nc,1,9\n")
+    s = _json(["data", "summary", str(path), "--count-fields", "yes,no"])
+    assert s["n_items"] == 3
+    assert s["entropy_nats"]["max"] == np.log(2)
+    assert s["majority_labels"] == {"yes": 2, "no": 1}
+    assert "at least 2 items per stratum" in s["splits"]["unavailable"]
+    assert runner.invoke(app, ["data", "summary", str(path), "--count-fields", "yes,no"]).exit_code == 0
+
+
+def test_unknown_dataset_and_unmapped_file(tmp_path):
+    result = runner.invoke(app, ["data", "summary", "imagenet"])
+    assert result.exit_code == 2 and "unknown dataset 'imagenet'" in result.stderr
+    result = runner.invoke(app, ["data", "summary", str(tmp_path / "x.csv")])
+    assert result.exit_code == 2 and "--count-fields" in result.stderr
+
+
+def test_noise_inject_writes_a_noisy_copy_and_its_mask(data_dir, tmp_path):
+    out = tmp_path / "noisy"
+    args = ["noise", "inject", "ag-news", "--split", "train", "--rate", "0.3", "--seed", "7", "--out", str(out)]
+    manifest = _json([*args, "--data-dir", str(data_dir)])
+    assert manifest["n_flipped"] == 1500 and manifest["realised_rate"] == 0.3
+    rows = [json.loads(line) for line in (out / "examples.jsonl").read_text().splitlines()]
+    assert len(rows) == 5000
+    flipped = [r for r in rows if r["is_noisy"]]
+    assert len(flipped) == 1500
+    assert all(r["label"] != r["original_label"] for r in flipped)
+    assert all(r["label"] == r["original_label"] for r in rows if not r["is_noisy"])
+    assert json.loads((out / "noise.json").read_text())["transition"] == manifest["transition"]
+    assert not list(out.glob(".*tmp"))
+
+
+def test_demo_runs_on_real_data(data_dir):
+    payload = _json(["demo", "--data-dir", str(data_dir)])
+    assert payload["composition"] == {"train": 2211, "tracked": 1211, "validation": 303}
+    assert abs(payload["human_noise"]["rate"] - 0.2) < 1e-3

@@ -1,0 +1,141 @@
+"""Where data come from: the ChaosNLI downloader against a local HTTP server, the hub path through `datasets`
+on a local folder in hub layout, and the data-directory layout checks."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import io
+import shutil
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from loradyn.data import load_chaosnli, load_standard, sources
+from loradyn.errors import DataError
+
+ALPHA_LINE = (
+    '{"uid": "a-1", "label_counter": {"2": 63, "1": 37}, "majority_label": 2, "label_dist": [0.37, 0.63], '
+    '"label_count": [37, 63], "entropy": 0.95, "example": {"uid": "a-1", "obs1": "Stan felt sick.", '
+    '"obs2": "Stan recovered.", "hyp1": "He stayed home.", "hyp2": "The nurse sent him home.", "source": "x"}, '
+    '"old_label": 2}\n'
+)
+
+
+def _release_zip(data_dir: Path, *, corrupt: bool = False) -> bytes:
+    """A zip laid out like chaosNLI_v1.0.zip, built from the shared real files."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in ("chaosNLI_snli.jsonl", "chaosNLI_mnli_m.jsonl"):
+            data = (data_dir / "chaosnli" / name).read_bytes()
+            archive.writestr(f"chaosNLI_v1.0/{name}", data.replace(b'"n"', b'"c"', 1) if corrupt else data)
+        archive.writestr("chaosNLI_v1.0/chaosNLI_alphanli.jsonl", ALPHA_LINE)
+        archive.writestr("__MACOSX/chaosNLI_v1.0/._chaosNLI_snli.jsonl", b"resource fork")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A static HTTP server on 127.0.0.1 over a temporary folder; yields (folder, base_url)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_verifies_caches_and_loads(data_dir, server, tmp_path, monkeypatch):
+    root, base = server
+    (root / "chaosNLI_v1.0.zip").write_bytes(_release_zip(data_dir))
+    urls = (f"{base}/gone.zip", f"{base}/chaosNLI_v1.0.zip")  # the first address fails, the second works
+    folder = sources.download_chaosnli(urls=urls)
+    assert folder == tmp_path / "cache" / "chaosnli" / "v1.0"
+    for name in ("chaosNLI_snli.jsonl", "chaosNLI_mnli_m.jsonl"):
+        assert (folder / name).read_bytes() == (data_dir / "chaosnli" / name).read_bytes()
+    # cached: a second call needs no server
+    (root / "chaosNLI_v1.0.zip").unlink()
+    assert sources.download_chaosnli(urls=urls) == folder
+    # the loader uses the cache when no data directory is given
+    monkeypatch.setattr(sources, "CHAOSNLI_URLS", urls)
+    assert len(load_chaosnli("snli")) == 1514
+    assert len(load_chaosnli("alphanli")) == 1
+
+
+def test_checksum_mismatch_writes_nothing(data_dir, server, tmp_path):
+    root, base = server
+    (root / "chaosNLI_v1.0.zip").write_bytes(_release_zip(data_dir, corrupt=True))
+    with pytest.raises(DataError, match=r"checksum mismatch for chaosNLI_snli\.jsonl"):
+        sources.download_chaosnli(urls=(f"{base}/chaosNLI_v1.0.zip",))
+    assert not (tmp_path / "cache").exists()
+
+
+def test_unreachable_release_names_the_fix(tmp_path):
+    with pytest.raises(DataError, match="LORADYN_DATA_DIR") as err:
+        sources.download_chaosnli(urls=("http://127.0.0.1:9/chaosNLI_v1.0.zip",), timeout=2)
+    assert "127.0.0.1:9" in str(err.value)
+
+
+def test_a_tampered_cache_is_downloaded_again(data_dir, server):
+    root, base = server
+    (root / "chaosNLI_v1.0.zip").write_bytes(_release_zip(data_dir))
+    urls = (f"{base}/chaosNLI_v1.0.zip",)
+    folder = sources.download_chaosnli(urls=urls)
+    (folder / "chaosNLI_snli.jsonl").write_text("tampered\n")
+    sources.download_chaosnli(urls=urls)
+    assert (folder / "chaosNLI_snli.jsonl").read_bytes() == (data_dir / "chaosnli" / "chaosNLI_snli.jsonl").read_bytes()
+
+
+def test_hub_path_goes_through_datasets(data_dir, tmp_path):
+    """Without a data directory, splits come from `datasets.load_dataset(hub_id)`; a local folder in hub layout
+    stands in for the hub (the real ids are used the same way by online users)."""
+    hub = tmp_path / "hub-snli"
+    hub.mkdir()
+    for split in ("train", "validation"):
+        lines = (data_dir / "snli" / f"{split}.jsonl").read_text().splitlines(keepends=True)[:40]
+        lines.append('{"premise": "p", "hypothesis": "h", "label": -1}\n')  # SNLI's "no gold label"
+        (hub / f"{split}.jsonl").write_text("".join(lines))
+    examples = load_standard("snli", "validation", hub_id=str(hub))
+    assert len(examples) == 40
+    assert examples.ids[0] == "snli-validation-0"
+    local = load_standard("snli", "validation", data_dir=data_dir)
+    assert examples.frame.equals(local.frame.iloc[:40])
+
+
+def test_standard_hub_ids_are_the_papers():
+    from loradyn.data.standard import STANDARD
+
+    assert {name: (s.hub_id, s.hub_config) for name, s in STANDARD.items()} == {
+        "snli": ("stanfordnlp/snli", None),
+        "mnli": ("nyu-mll/glue", "mnli"),
+        "ag-news": ("fancyzhx/ag_news", None),
+    }
+
+
+def test_data_dir_from_the_environment(data_dir, monkeypatch):
+    monkeypatch.setenv("LORADYN_DATA_DIR", str(data_dir))
+    assert len(load_standard("ag-news", "test")) == 7600
+
+
+def test_missing_data_dir(tmp_path):
+    with pytest.raises(DataError, match="data directory does not exist") as err:
+        load_standard("snli", "train", data_dir=tmp_path / "nowhere")
+    assert "laid out like ../shared/data" in str(err.value)
+
+
+def test_wrong_layout_says_what_is_there(data_dir, tmp_path):
+    (tmp_path / "snli").mkdir()
+    shutil.copy(data_dir / "snli" / "test.jsonl", tmp_path / "snli" / "dev.jsonl")
+    with pytest.raises(DataError) as err:
+        load_standard("snli", "validation", data_dir=tmp_path)
+    message = str(err.value)
+    assert str(tmp_path / "snli" / "validation.jsonl") in message
+    assert "snli/ holds dev.jsonl" in message
+    with pytest.raises(DataError, match="there is no chaosnli/ folder"):
+        load_chaosnli("snli", data_dir=tmp_path)
