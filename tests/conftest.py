@@ -13,6 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 # against local servers and folders.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# Converted models (smollm2-135m) are cached across runs of the suite, in the ignored .cache/ of the checkout.
+os.environ.setdefault("LORADYN_CACHE_DIR", str(REPO / ".cache"))
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +26,6 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Each test gets its own download cache, and sees no data directory unless it asks for one."""
-    monkeypatch.setenv("LORADYN_CACHE_DIR", str(tmp_path / "cache"))
+def _no_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test sees no data directory unless it asks for one."""
     monkeypatch.delenv("LORADYN_DATA_DIR", raising=False)

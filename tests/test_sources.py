@@ -36,6 +36,11 @@ def _release_zip(data_dir: Path, *, corrupt: bool = False) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("LORADYN_CACHE_DIR", str(tmp_path / "cache"))
+
+
 @pytest.fixture
 def server(tmp_path):
     """A static HTTP server on 127.0.0.1 over a temporary folder; yields (folder, base_url)."""

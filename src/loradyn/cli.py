@@ -237,3 +237,46 @@ def demo(data_dir: DataDir = None, as_json: AsJson = False) -> None:
     console.print(f"human-like noise at 20%: realised rate {noisy.rate:.3f}; transition (rows: e, n, c)")
     for row in payload["human_noise"]["transition"]:
         console.print("   " + "  ".join(f"{p:.3f}" for p in row))
+
+
+def _run_table(run: dict[str, Any], out: Path) -> Table:
+    table = Table(title=f"run {run['run_id']}: {run['status']}", show_header=False, title_justify="left")
+    config, data, seconds = run["config"], run["data"], run["timings"]
+    method = f"{config['method']} r{config['rank']}" if config["method"] == "lora" else config["method"]
+    table.add_row("model", f"{config['model']} ({method}, {run['model']['trainable_params']:,} trainable parameters)")
+    table.add_row(
+        "data", f"{data['n_train']:,} train, {data['n_tracked']:,} tracked, {data['n_validation']:,} validation"
+    )
+    accuracy = "  ".join(f"epoch {i + 1}: {a:.3f}" for i, a in enumerate(run["val_accuracy_per_epoch"]))
+    table.add_row("validation accuracy", accuracy)
+    table.add_row(
+        "time",
+        f"train {seconds['train']:.1f}s (inline recording {seconds['inline']:.1f}s of it), "
+        f"probes {seconds['probe']:.1f}s",
+    )
+    table.add_row("checkpoints", f"{run['progress']['checkpoints']} probes over {run['progress']['step']} steps")
+    table.add_row(
+        "files", "\n".join(str(out / name) for name in ("run.json", "dynamics.parquet", "examples.parquet", "model/"))
+    )
+    return table
+
+
+@app.command("train")
+@reports_errors
+def train_command(
+    config: Annotated[Path, typer.Argument(help="A YAML run configuration, e.g. configs/smoke.yaml.")],
+    out: Annotated[Path, typer.Option(help="The run directory (created; an unfinished one is resumed).")],
+    data_dir: DataDir = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set rank=16.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Fine-tune a model and record the dynamics of every tracked example."""
+    from loradyn.train.config import load_config
+    from loradyn.train.runner import train
+
+    overrides = list(set_ or [])
+    if data_dir is not None:
+        overrides.append(f"data_dir={data_dir}")
+    run = train(load_config(config, overrides), out, show_progress=not (quiet or as_json))
+    _emit(run, as_json, lambda r: _run_table(r, out))

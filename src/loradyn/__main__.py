@@ -1,0 +1,3 @@
+from loradyn.cli import app
+
+app(prog_name="loradyn")

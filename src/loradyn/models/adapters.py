@@ -1,0 +1,95 @@
+"""Fine-tuning methods through PEFT: LoRA, IA3, and full fine-tuning.
+
+The classification head is trainable under every method (PEFT's ``modules_to_save`` for the sequence-
+classification task), so it is saved and restored with the adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from peft import IA3Config, LoraConfig, TaskType, get_peft_model
+from peft.utils.constants import (
+    TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING,
+    TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING,
+    TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING,
+)
+from torch import nn
+
+Method = Literal["lora", "ia3", "full"]
+METHODS = ("lora", "ia3", "full")
+
+#: LoRA targets per architecture, as in the first study: the attention query and value projections.
+LORA_TARGETS = {
+    "bert": ("query", "value"),
+    "roberta": ("query", "value"),
+    "distilbert": ("q_lin", "v_lin"),
+    "deberta-v2": ("query_proj", "value_proj"),
+    "llama": ("q_proj", "v_proj"),
+    "qwen2": ("q_proj", "v_proj"),
+    "qwen3": ("q_proj", "v_proj"),
+}
+
+
+def default_targets(model_type: str, method: Method) -> tuple[str, ...]:
+    """The modules an adapter wraps by default: `LORA_TARGETS`, else PEFT's own table for the architecture."""
+    table = LORA_TARGETS if method == "lora" else {}
+    peft_table = (
+        TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
+        if method == "lora"
+        else TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING
+    )
+    targets = table.get(model_type) or peft_table.get(model_type)
+    if not targets:
+        raise ValueError(f"no default {method} target modules for architecture {model_type!r}; pass targets=[...]")
+    return tuple(targets)
+
+
+def _check_targets(model: nn.Module, targets: Sequence[str]) -> None:
+    names = [name for name, _ in model.named_modules()]
+    absent = [t for t in targets if not any(name == t or name.endswith("." + t) for name in names)]
+    if absent:
+        leaves = sorted({name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, nn.Linear)})
+        raise ValueError(f"target modules {absent} are not in the model; its linear layers are named {leaves}")
+
+
+def apply_method(
+    model: nn.Module,
+    method: Method,
+    *,
+    rank: int = 16,
+    alpha: float | None = None,
+    dropout: float = 0.05,
+    targets: Sequence[str] | None = None,
+) -> nn.Module:
+    """Make ``model`` (a ``*ForSequenceClassification``) trainable by ``method``.
+
+    LoRA defaults follow the first study: ``alpha = 2 * rank``, dropout 0.05, query/value targets. IA3 uses
+    PEFT's per-architecture targets unless ``targets`` is given. ``"full"`` trains every parameter.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "full":
+        for parameter in model.parameters():
+            parameter.requires_grad_(True)
+        return model
+    model_type = model.config.model_type
+    targets = tuple(targets) if targets else default_targets(model_type, method)
+    _check_targets(model, targets)
+    if method == "lora":
+        if rank <= 0:
+            raise ValueError(f"LoRA rank must be a positive integer, got {rank}")
+        config = LoraConfig(
+            task_type=TaskType.SEQ_CLS,
+            r=rank,
+            lora_alpha=2 * rank if alpha is None else alpha,
+            lora_dropout=dropout,
+            target_modules=list(targets),
+        )
+    else:
+        feedforward = [
+            t for t in TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING.get(model_type, []) if t in targets
+        ]
+        config = IA3Config(task_type=TaskType.SEQ_CLS, target_modules=list(targets), feedforward_modules=feedforward)
+    return get_peft_model(model, config)

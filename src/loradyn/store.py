@@ -1,0 +1,96 @@
+"""The dynamics store: one Parquet row per example x checkpoint, written in parts while a run goes and
+consolidated into ``dynamics.parquet`` when it ends.
+
+Columns
+-------
+run_id, example_id : str
+checkpoint : int
+    The recording's index within its mode: the probe number (0 is the probe before training) for
+    ``mode == "probe"``; the optimizer step for ``mode == "inline"``.
+step : int
+    Optimizer steps taken when the logits were computed.
+epoch : float
+    Probes: ``step / steps_per_epoch``. Inline rows: the epoch the presentation belongs to.
+mode : str
+    ``"probe"`` (eval mode, no grad, over the tracked set) or ``"inline"`` (the training forward pass itself).
+target : str
+    ``"original"`` or ``"noisy"``: which labels ``label`` comes from.
+label : int
+    The label the loss was computed against.
+loss, p_gold, pred, margin
+    Unweighted cross-entropy (nats), softmax probability of ``label``, argmax class, and the logit of
+    ``label`` minus the largest other logit.
+probs : list[float], optional
+    Every class probability, when the run keeps them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from loradyn.errors import DataError
+from loradyn.io import write_atomic
+
+REQUIRED_COLUMNS = (
+    "run_id",
+    "example_id",
+    "checkpoint",
+    "step",
+    "epoch",
+    "mode",
+    "label",
+    "loss",
+    "p_gold",
+    "pred",
+    "margin",
+)
+DYNAMICS = "dynamics.parquet"
+PARTS = "dynamics.parts"
+
+
+class DynamicsStore:
+    """Append-only parts for one run directory; `finalize` turns them into ``dynamics.parquet``."""
+
+    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+        self.run_dir = Path(run_dir)
+        self.parts = self.run_dir / PARTS
+
+    def write_part(self, seq: int, frame: pd.DataFrame) -> None:
+        """Write rows as part number ``seq`` (atomically; a part is either whole or absent)."""
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        write_atomic(self.parts / f"{seq:08d}.parquet", lambda tmp: pq.write_table(table, tmp))
+
+    def drop_parts_after(self, seq: int) -> None:
+        """Remove parts newer than ``seq``: rows recorded after the checkpoint a run resumes from."""
+        if self.parts.is_dir():
+            for part in self.parts.glob("*.parquet"):
+                if int(part.stem) > seq:
+                    part.unlink()
+
+    def finalize(self) -> Path:
+        """Concatenate the parts, in order, into ``dynamics.parquet``, then remove them."""
+        files = sorted(self.parts.glob("*.parquet"))
+        if not files:
+            raise RuntimeError(f"no dynamics were recorded in {self.parts}")
+        table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
+        target = write_atomic(self.run_dir / DYNAMICS, lambda tmp: pq.write_table(table, tmp))
+        shutil.rmtree(self.parts)
+        return target
+
+
+def read_dynamics(run_dir: str | os.PathLike[str], *, mode: str | None = None) -> pd.DataFrame:
+    """Read a run's dynamics (optionally one ``mode``), checking the columns downstream code relies on."""
+    path = Path(run_dir) / DYNAMICS
+    if not path.is_file():
+        raise DataError("no dynamics in this run directory", path=path, fix="point at a finished run directory")
+    frame = pq.read_table(path, filters=[("mode", "=", mode)] if mode else None).to_pandas()
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame]
+    if missing:
+        raise DataError(f"missing columns {missing}", path=path, field=missing[0], fix="re-record the run")
+    return frame

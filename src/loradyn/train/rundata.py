@@ -1,0 +1,128 @@
+"""The examples of one run: what it trains on, what it tracks, what it validates on, and their annotations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from loradyn.data.catalog import CHAOSNLI_NAMES, load_examples
+from loradyn.data.composition import compose
+from loradyn.data.examples import Examples
+from loradyn.data.noise import inject_noise
+from loradyn.data.standard import STANDARD, load_standard
+from loradyn.errors import DataError
+from loradyn.train.config import RunConfig
+
+#: The held-out split a standard dataset validates on.
+VALIDATION_SPLIT = {"snli": "validation", "mnli": "validation_matched", "ag-news": "test"}
+
+
+@dataclass(frozen=True)
+class RunData:
+    """``train.labels`` are the labels trained on (noisy where noise was injected); ``original_labels`` and
+    ``is_noisy`` keep the truth; ``tracked`` are positions in ``train``; ``table`` is one row per train and
+    validation example with its annotations, lengths and noise mask (the run directory's ``examples.parquet``)."""
+
+    train: Examples
+    original_labels: np.ndarray
+    is_noisy: np.ndarray
+    tracked: np.ndarray
+    validation: Examples
+    table: pd.DataFrame
+
+
+def _sample(n_items: int, n: int | None, seed: int, what: str) -> np.ndarray:
+    if n is None:
+        return np.arange(n_items)
+    if not 0 < n <= n_items:
+        raise ValueError(f"{what}={n} but only {n_items} are available; pass a value in 1..{n_items}")
+    return np.sort(np.random.default_rng(seed).choice(n_items, size=n, replace=False))
+
+
+def build_run_data(config: RunConfig) -> RunData:
+    """Compose the run's examples from ``config`` (no model involved)."""
+    if config.dataset in CHAOSNLI_NAMES:
+        chaos = load_examples(config.dataset, data_dir=config.data_dir)
+        bulk = load_standard(config.bulk, "train", data_dir=config.data_dir)
+        composition = compose(chaos, bulk, n_bulk=config.n_bulk, seed=config.seed)
+        tracked_ids = np.asarray(composition.tracked_ids)[
+            _sample(len(composition.tracked_ids), config.n_tracked, config.seed, "n_tracked")
+        ]
+        frame = composition.train.frame
+        keep = (frame["origin"] == "bulk") | frame["example_id"].isin(tracked_ids)
+        train = Examples(composition.train.name, chaos.task, frame[keep].reset_index(drop=True))
+        validation = composition.validation
+        annotations = composition.annotations.drop(columns="split")
+    elif config.dataset in STANDARD:
+        full = load_standard(config.dataset, "train", data_dir=config.data_dir)
+        train = full.take(_sample(len(full), config.n_bulk, config.seed, "n_bulk"))
+        train.frame["origin"] = "bulk"
+        tracked_ids = train.ids[_sample(len(train), config.n_tracked, config.seed, "n_tracked")]
+        validation = load_standard(config.dataset, VALIDATION_SPLIT[config.dataset], data_dir=config.data_dir)
+        annotations = None
+    else:
+        raise ValueError(f"dataset must be one of {[*CHAOSNLI_NAMES, *STANDARD]}, got {config.dataset!r}")
+    validation = validation.take(_sample(len(validation), config.n_validation, config.seed, "n_validation"))
+
+    original = train.labels
+    is_noisy = np.zeros(len(train), dtype=bool)
+    if config.noise_rate > 0:
+        counts = None
+        if config.noise_kind == "human":
+            if not train.has_votes or train.frame[train.task.vote_columns()].isna().any().any():
+                raise ValueError("noise_kind='human' needs annotator votes for every training item")
+            counts = train.counts
+        noisy = inject_noise(
+            original,
+            rate=config.noise_rate,
+            kind=config.noise_kind,
+            n_classes=len(train.task.label_names),
+            class_map=config.noise_class_map,
+            counts=counts,
+            seed=config.noise_seed,
+        )
+        train = Examples(train.name, train.task, train.frame.assign(label=noisy.labels))
+        is_noisy = noisy.is_noisy
+
+    if config.tracked_ids is not None:
+        unknown = sorted(set(config.tracked_ids) - set(train.ids))
+        if unknown:
+            raise DataError(
+                f"{len(unknown)} tracked id(s) are not training examples of this run, e.g. {unknown[:3]}",
+                field="tracked_ids",
+                fix="track ids of the run's training set (see examples.parquet of a run, or `loradyn data summary`)",
+            )
+        tracked_ids = config.tracked_ids
+    tracked = np.flatnonzero(np.isin(train.ids, tracked_ids))
+    table = _example_table(train, original, is_noisy, tracked, validation, annotations)
+    return RunData(train, original, is_noisy, tracked, validation, table)
+
+
+def _example_table(
+    train: Examples,
+    original: np.ndarray,
+    is_noisy: np.ndarray,
+    tracked: np.ndarray,
+    validation: Examples,
+    annotations: pd.DataFrame | None,
+) -> pd.DataFrame:
+    fields = list(train.task.text_fields)
+    parts = []
+    for split, examples in (("train", train), ("validation", validation)):
+        part = examples.frame[["example_id", "label"]].copy()
+        part["split"] = split
+        for field in fields:
+            part[f"{field}_words"] = examples.frame[field].str.split().str.len()
+        part["total_words"] = part[[f"{f}_words" for f in fields]].sum(axis=1)
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True)
+    table["original_label"] = np.concatenate([original, validation.labels])
+    table["is_noisy"] = np.concatenate([is_noisy, np.zeros(len(validation), dtype=bool)])
+    table["tracked"] = False
+    table.loc[tracked, "tracked"] = True
+    table["origin"] = np.concatenate([train.frame["origin"].to_numpy(), np.full(len(validation), "validation")])
+    if annotations is not None:
+        table = table.merge(annotations, on="example_id", how="left")
+    return table

@@ -1,0 +1,412 @@
+"""A training run from a `RunConfig` to a run directory: fine-tune, probe, record, checkpoint, resume.
+
+A run directory holds ``run.json`` (config, versions, seed, timings, final metrics), ``dynamics.parquet`` (see
+`loradyn.store`), ``examples.parquet`` (annotations, lengths and noise mask of every example) and ``model/`` (the
+trained adapter with its classification head). While a run goes it also holds ``state/``, the last checkpoint;
+starting the same command again resumes from it and gives the dynamics an uninterrupted run would have given.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+import transformers
+from accelerate import Accelerator
+from accelerate.utils import gather_object
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from loradyn.errors import DataError
+from loradyn.io import write_atomic, write_json
+from loradyn.models.adapters import apply_method
+from loradyn.models.registry import resolve_model
+from loradyn.store import DynamicsStore
+from loradyn.train.batches import Encoded, collate, encode, epoch_batches, probe_batches
+from loradyn.train.config import RunConfig
+from loradyn.train.recipe import class_weights, make_optimizer
+from loradyn.train.recorder import Recorder, probe_logits
+from loradyn.train.rundata import RunData, build_run_data
+
+RUN_JSON = "run.json"
+STATE = "state"
+
+
+@dataclass
+class Progress_:
+    """Where a run stands; saved with every checkpoint."""
+
+    step: int = 0
+    epoch: int = 0
+    batch: int = 0  # next batch within the epoch
+    checkpoint: int = 0  # probes taken
+    part: int = 0  # parts written
+    val_accuracy: list[float] | None = None
+    seconds: dict[str, float] | None = None
+
+
+def _versions() -> dict[str, str]:
+    import accelerate
+    import peft
+    import transformers
+
+    import loradyn
+
+    return {
+        "loradyn": loradyn.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+        "accelerate": accelerate.__version__,
+    }
+
+
+def _mixed_precision(precision: str) -> str:
+    if precision == "auto":
+        if torch.cuda.is_available():
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "no"
+    if precision == "fp16" and not torch.cuda.is_available():
+        raise ValueError("precision='fp16' needs a CUDA device; use fp32 or bf16 on a CPU")
+    return {"fp32": "no"}.get(precision, precision)
+
+
+transformers.logging.set_verbosity_error()  # load reports of the new head are expected, not news
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+
+
+class Run:
+    """One training run. Building it checks everything (data, model, adapter) before any file is written."""
+
+    def __init__(self, config: RunConfig, out: str | Path) -> None:
+        self.config = config
+        self.dir = Path(out)
+        self._check_run_dir()
+        self.data: RunData = build_run_data(config)
+        source = resolve_model(config.model)
+        self.decoder = source.is_decoder
+        tokenizer = AutoTokenizer.from_pretrained(source.path)
+        if self.decoder and tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self.pad_id = tokenizer.pad_token_id
+        label_names = self.data.train.task.label_names
+        torch.manual_seed(config.seed)  # the head's and the adapter's initialisation
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source.path,
+            num_labels=len(label_names),
+            id2label=dict(enumerate(label_names)),
+            label2id={name: k for k, name in enumerate(label_names)},
+            pad_token_id=self.pad_id,
+        )
+        self.model = apply_method(
+            model,
+            config.method,
+            rank=config.rank,
+            alpha=config.alpha,
+            dropout=config.lora_dropout,
+            targets=config.targets,
+        )
+        if config.disable_dropout:
+            for module in self.model.modules():
+                if isinstance(module, torch.nn.Dropout):
+                    module.p = 0.0
+        self.n_trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        self.n_params = sum(p.numel() for p in self.model.parameters())
+        self.tokenizer = tokenizer
+        enc = dict(max_length=config.max_length, decoder=self.decoder)
+        self.train_set = encode(self.data.train, tokenizer, labels=self.data.train.labels, **enc)
+        self.validation_set = encode(self.data.validation, tokenizer, labels=self.data.validation.labels, **enc)
+        self.accelerator = Accelerator(
+            mixed_precision=_mixed_precision(config.precision), cpu=not torch.cuda.is_available()
+        )
+        self.steps_per_epoch = -(-len(self.train_set.labels) // config.batch_size)
+        self.total_steps = self.steps_per_epoch * config.epochs
+        optimizer, self.schedule = make_optimizer(
+            self.model,
+            lr=config.lr,
+            weight_decay=config.weight_decay,
+            total_steps=self.total_steps,
+            warmup_ratio=config.warmup_ratio,
+            floor=config.lr_floor,
+        )
+        self.model, self.optimizer = self.accelerator.prepare(self.model, optimizer)
+        n_classes = len(label_names)
+        self.weights = (
+            class_weights(self.data.train.labels, n_classes) if config.class_weighted else torch.ones(n_classes)
+        ).to(self.accelerator.device)
+        self.targets = {"original": self.data.original_labels, "noisy": self.data.train.labels}
+        if config.record_labels != "both":
+            self.targets = {config.record_labels: self.targets[config.record_labels]}
+        self.recorder = Recorder(self.dir.name, keep_probs=config.record_probs)
+        self.store = DynamicsStore(self.dir)
+
+    # ----------------------------------------------------------------------------------------- run directory
+    def _check_run_dir(self) -> None:
+        run_json = self.dir / RUN_JSON
+        if run_json.is_file():
+            previous = json.loads(run_json.read_text())
+            if previous.get("status") == "complete":
+                raise DataError("this run is already complete", path=self.dir, fix="choose another --out")
+            changed = {k for k, v in self.config.to_dict().items() if previous["config"].get(k) != v}
+            if changed:
+                raise DataError(
+                    f"cannot resume: the configuration differs in {', '.join(sorted(changed))}",
+                    path=run_json,
+                    fix="run the same command again, or choose another --out",
+                )
+        elif self.dir.exists() and any(self.dir.iterdir()):
+            raise DataError("not a loradyn run directory, and not empty", path=self.dir, fix="choose another --out")
+
+    @property
+    def is_main(self) -> bool:
+        return self.accelerator.is_main_process
+
+    def _write_run_json(self, status: str, progress: Progress_, extra: dict[str, Any] | None = None) -> None:
+        if not self.is_main:
+            return
+        payload = {
+            "run_id": self.dir.name,
+            "status": status,
+            "config": self.config.to_dict(),
+            "seed": self.config.seed,
+            "versions": _versions(),
+            "device": str(self.accelerator.device),
+            "world_size": self.accelerator.num_processes,
+            "mixed_precision": self.accelerator.mixed_precision,
+            "model": {"decoder": self.decoder, "trainable_params": self.n_trainable, "total_params": self.n_params},
+            "data": {
+                "n_train": len(self.train_set.labels),
+                "n_tracked": len(self.data.tracked),
+                "n_validation": len(self.validation_set.labels),
+                "n_noisy": int(self.data.is_noisy.sum()),
+                "steps_per_epoch": self.steps_per_epoch,
+                "total_steps": self.total_steps,
+            },
+            "progress": {"step": progress.step, "checkpoints": progress.checkpoint},
+            "timings": progress.seconds,
+            "val_accuracy_per_epoch": progress.val_accuracy,
+            **(extra or {}),
+        }
+        write_json(self.dir / RUN_JSON, payload)
+
+    # ---------------------------------------------------------------------------------------- checkpoints
+    def _save_state(self, progress: Progress_) -> None:
+        self.accelerator.wait_for_everyone()
+        rank = self.accelerator.process_index
+        tmp = self.dir / f"{STATE}.tmp"
+        if self.is_main:
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            model = self.accelerator.unwrap_model(self.model)
+            trainable = {k: v.detach().cpu() for k, v in model.named_parameters() if v.requires_grad}
+            torch.save(trainable, tmp / "model.pt")
+            torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
+            torch.save(self.schedule.state_dict(), tmp / "schedule.pt")
+            (tmp / "progress.json").write_text(json.dumps(progress.__dict__))
+        self.accelerator.wait_for_everyone()
+        torch.save(torch.get_rng_state(), tmp / f"rng-{rank}.pt")
+        self.accelerator.wait_for_everyone()
+        if self.is_main:
+            old = self.dir / f"{STATE}.old"
+            if (self.dir / STATE).exists():
+                (self.dir / STATE).rename(old)
+            tmp.rename(self.dir / STATE)
+            shutil.rmtree(old, ignore_errors=True)
+        self.accelerator.wait_for_everyone()
+
+    def _load_state(self) -> Progress_ | None:
+        for name in (STATE, f"{STATE}.old"):  # .old survives a kill between the two renames
+            folder = self.dir / name
+            if (folder / "progress.json").is_file():
+                break
+        else:
+            return None
+        model = self.accelerator.unwrap_model(self.model)
+        missing = set(torch.load(folder / "model.pt")) - {k for k, _ in model.named_parameters()}
+        if missing:
+            raise DataError(f"checkpoint does not fit the model ({sorted(missing)[:3]})", path=folder)
+        with torch.no_grad():
+            params = dict(model.named_parameters())
+            for name, value in torch.load(folder / "model.pt").items():
+                params[name].copy_(value)
+        self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt"))
+        self.schedule.load_state_dict(torch.load(folder / "schedule.pt"))
+        torch.set_rng_state(torch.load(folder / f"rng-{self.accelerator.process_index}.pt"))
+        progress = Progress_(**json.loads((folder / "progress.json").read_text()))
+        if self.is_main:
+            self.store.drop_parts_after(progress.part)
+        return progress
+
+    # ------------------------------------------------------------------------------------------ recording
+    def _batch(self, encoded: Encoded, positions: np.ndarray) -> dict[str, torch.Tensor]:
+        pad_to = self.config.max_length if self.config.padding == "max_length" else None
+        batch = collate(encoded, positions, pad_id=self.pad_id, left=self.decoder, pad_to=pad_to)
+        return {k: v.to(self.accelerator.device) for k, v in batch.items()}
+
+    def _logits(self, encoded: Encoded, positions: np.ndarray) -> torch.Tensor:
+        """Eval-mode logits (len(positions), K) in the order of ``positions``, sharded over processes."""
+        world, rank = self.accelerator.num_processes, self.accelerator.process_index
+        mine = positions[rank::world]
+        groups = probe_batches(encoded.lengths[mine], batch_size=self.config.probe_batch_size)
+        with self.accelerator.autocast():
+            local = probe_logits(self.model, (self._batch(encoded, mine[g]) for g in groups), groups, len(mine))
+        out = torch.empty((len(positions), local.shape[-1]))
+        for shard, logits in gather_object([(rank, local)]):
+            out[shard::world] = logits
+        return out
+
+    def _probe(self, progress: Progress_) -> None:
+        tracked = self.data.tracked
+        started = time.perf_counter()
+        logits = self._logits(self.train_set, tracked)
+        self.recorder.add(
+            mode="probe",
+            example_ids=self.train_set.ids[tracked],
+            logits=logits,
+            labels={t: labels[tracked] for t, labels in self.targets.items()},
+            checkpoint=progress.checkpoint,
+            step=progress.step,
+            epoch=progress.step / self.steps_per_epoch,
+        )
+        progress.checkpoint += 1
+        progress.seconds["probe"] += time.perf_counter() - started
+
+    def _validate(self) -> float:
+        logits = self._logits(self.validation_set, np.arange(len(self.validation_set.labels)))
+        return float((logits.argmax(-1).numpy() == self.validation_set.labels).mean())
+
+    def _checkpoint(self, progress: Progress_) -> None:
+        """Probe, write the rows recorded since the last checkpoint as one part, and save the state."""
+        self._probe(progress)
+        frames = [f for f in gather_object([self.recorder.take()]) if f is not None]
+        if self.is_main and frames:
+            progress.part += 1
+            self.store.write_part(progress.part, pd.concat(frames, ignore_index=True))
+        progress.part = self._broadcast(progress.part)
+        self._save_state(progress)
+        self._write_run_json("running", progress)
+
+    def _broadcast(self, value: int) -> int:
+        return gather_object([value])[0]
+
+    # ------------------------------------------------------------------------------------------- training
+    def _train_step(self, positions: np.ndarray, progress: Progress_, epoch: int) -> float:
+        """One optimizer step over a global batch; each process takes its share, in ``grad_accum`` pieces."""
+        config, world, rank = self.config, self.accelerator.num_processes, self.accelerator.process_index
+        # The class-weighted mean over the *global* batch: each piece's weighted sum is divided by the whole
+        # batch's weight, and multiplied by the world size because data-parallel gradients are averaged.
+        labels = self.train_set.labels[positions]
+        denominator = float(self.weights.cpu()[labels].sum())
+        mine = positions[rank::world]
+        total = 0.0
+        for piece in np.array_split(mine, config.grad_accum):
+            if len(piece) == 0:
+                continue
+            batch = self._batch(self.train_set, piece)
+            with self.accelerator.autocast():
+                logits = self.model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+            per_example = F.cross_entropy(logits.float(), batch["labels"], weight=self.weights, reduction="none")
+            loss = per_example.sum() / denominator * world
+            self.accelerator.backward(loss)
+            total += float(loss.detach()) / world
+            if config.record_inline:
+                started = time.perf_counter()
+                self.recorder.add(
+                    mode="inline",
+                    example_ids=self.train_set.ids[piece],
+                    logits=logits.detach(),
+                    labels={t: labels_[piece] for t, labels_ in self.targets.items()},
+                    checkpoint=progress.step,
+                    step=progress.step,
+                    epoch=float(epoch),
+                )
+                progress.seconds["inline"] += time.perf_counter() - started
+        self.accelerator.clip_grad_norm_(self.model.parameters(), config.max_grad_norm)
+        self.optimizer.step()
+        self.schedule.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return total
+
+    def fit(self, *, show_progress: bool = True) -> dict[str, Any]:
+        """Train to the end (resuming if a checkpoint exists) and return the contents of ``run.json``."""
+        config = self.config
+        progress = self._load_state() if (self.dir / RUN_JSON).is_file() else None
+        if progress is None:
+            if self.is_main:
+                shutil.rmtree(self.store.parts, ignore_errors=True)
+                self.dir.mkdir(parents=True, exist_ok=True)
+                write_atomic(self.dir / "examples.parquet", lambda tmp: self._example_table().to_parquet(tmp))
+            progress = Progress_(val_accuracy=[], seconds={"train": 0.0, "probe": 0.0, "inline": 0.0})
+            self._write_run_json("running", progress)
+            self._checkpoint(progress)  # the probe at step 0
+        bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} steps"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[status]}"),
+            disable=not (show_progress and self.is_main),
+        )
+        with bar:
+            task = bar.add_task(self.dir.name, total=self.total_steps, completed=progress.step, status="")
+            self.model.train()
+            while progress.epoch < config.epochs:
+                batches = epoch_batches(
+                    self.train_set.lengths,
+                    batch_size=config.batch_size,
+                    seed=config.seed,
+                    epoch=progress.epoch,
+                    group_by_length=config.group_by_length,
+                )
+                while progress.batch < len(batches):
+                    started = time.perf_counter()
+                    loss = self._train_step(batches[progress.batch], progress, progress.epoch)
+                    progress.step += 1
+                    progress.batch += 1
+                    progress.seconds["train"] += time.perf_counter() - started
+                    bar.update(task, advance=1, status=f"loss {loss:.3f}")
+                    if progress.batch < len(batches) and progress.step % config.probe_every == 0:
+                        self._checkpoint(progress)
+                progress.val_accuracy.append(self._validate())
+                progress.epoch += 1
+                progress.batch = 0
+                bar.update(task, status=f"epoch {progress.epoch} val acc {progress.val_accuracy[-1]:.3f}")
+                self._checkpoint(progress)
+        return self._finish(progress)
+
+    def _example_table(self) -> pd.DataFrame:
+        table = self.data.table.copy()
+        table["n_tokens"] = np.concatenate([self.train_set.lengths, self.validation_set.lengths])
+        return table
+
+    def _finish(self, progress: Progress_) -> dict[str, Any]:
+        self.accelerator.wait_for_everyone()
+        if self.is_main:
+            self.store.finalize()
+            model_dir = self.dir / "model"
+            shutil.rmtree(model_dir, ignore_errors=True)
+            self.accelerator.unwrap_model(self.model).save_pretrained(model_dir)
+            self.tokenizer.save_pretrained(model_dir)
+        final = {"val_accuracy": progress.val_accuracy[-1] if progress.val_accuracy else None}
+        self._write_run_json("complete", progress, {"final": final})
+        self.accelerator.wait_for_everyone()
+        if self.is_main:
+            shutil.rmtree(self.dir / STATE, ignore_errors=True)
+        return json.loads((self.dir / RUN_JSON).read_text())
+
+
+def train(config: RunConfig, out: str | Path, *, show_progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) ``config`` into the run directory ``out``; returns its ``run.json``."""
+    return Run(config, out).fit(show_progress=show_progress)
