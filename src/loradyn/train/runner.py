@@ -8,6 +8,7 @@ starting the same command again resumes from it and gives the dynamics an uninte
 
 from __future__ import annotations
 
+import inspect
 import json
 import platform
 import shutil
@@ -108,7 +109,10 @@ class Run:
             id2label=dict(enumerate(label_names)),
             label2id={name: k for k, name in enumerate(label_names)},
             pad_token_id=self.pad_id,
+            ignore_mismatched_sizes=True,  # a checkpoint fine-tuned on another label set gets a fresh head
         )
+        if "token_type_ids" not in inspect.signature(model.forward).parameters:  # DistilBERT, decoders
+            tokenizer.model_input_names = [n for n in tokenizer.model_input_names if n != "token_type_ids"]
         self.model = apply_method(
             model,
             config.method,
@@ -269,16 +273,17 @@ class Run:
     def _probe(self, progress: Progress_) -> None:
         tracked = self.data.tracked
         started = time.perf_counter()
-        logits = self._logits(self.train_set, tracked)
-        self.recorder.add(
-            mode="probe",
-            example_ids=self.train_set.ids[tracked],
-            logits=logits,
-            labels={t: labels[tracked] for t, labels in self.targets.items()},
-            checkpoint=progress.checkpoint,
-            step=progress.step,
-            epoch=progress.step / self.steps_per_epoch,
-        )
+        logits = self._logits(self.train_set, tracked)  # every process gets all of them; one records them
+        if self.is_main:
+            self.recorder.add(
+                mode="probe",
+                example_ids=self.train_set.ids[tracked],
+                logits=logits,
+                labels={t: labels[tracked] for t, labels in self.targets.items()},
+                checkpoint=progress.checkpoint,
+                step=progress.step,
+                epoch=progress.step / self.steps_per_epoch,
+            )
         progress.checkpoint += 1
         progress.seconds["probe"] += time.perf_counter() - started
 
