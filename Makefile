@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/loradyn demo
+	$(BIN)/loradyn demo --out runs/demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -74,7 +74,19 @@ def test_noise_inject_writes_a_noisy_copy_and_its_mask(data_dir, tmp_path):
     assert not list(out.glob(".*tmp"))
 
 
-def test_demo_runs_on_real_data(data_dir):
-    payload = _json(["demo", "--data-dir", str(data_dir)])
-    assert payload["composition"] == {"train": 2211, "tracked": 1211, "validation": 303}
-    assert abs(payload["human_noise"]["rate"] - 0.2) < 1e-3
+def test_demo_summarises_a_finished_run(data_dir, tmp_path):
+    from test_train import small
+
+    from loradyn.train.runner import train
+
+    out = tmp_path / "demo"
+    train(small(data_dir, epochs=1), out, show_progress=False)
+    payload = _json(["demo", "--out", str(out), "--data-dir", str(data_dir)])
+    assert payload["data"]["n_items"] == 1514
+    assert payload["run"]["status"] == "complete"
+    categories = payload["dynamics"]["categories"]
+    assert [c["category"] for c in categories] == ["clean", "ambiguous", "contested"]
+    assert sum(c["n"] for c in categories) == payload["dynamics"]["spearman_aulc_entropy"]["n"] == 32
+    assert all(0 <= c["unlearned"] <= 1 for c in categories)
+    result = runner.invoke(app, ["demo", "--out", str(out), "--data-dir", str(data_dir)])
+    assert result.exit_code == 0 and "Spearman rho(AULC, entropy)" in " ".join(result.stdout.split())

@@ -15,7 +15,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from loradyn.data.catalog import FileMapping, is_annotated, load_examples
-from loradyn.data.composition import compose
 from loradyn.data.noise import NOISE_KINDS, inject_noise
 from loradyn.data.standard import STANDARD, load_standard
 from loradyn.data.summary import summarize_annotated, summarize_standard
@@ -208,37 +207,6 @@ def noise_inject(
     _emit(manifest, as_json, _noise_table)
 
 
-@app.command("demo")
-@reports_errors
-def demo(data_dir: DataDir = None, as_json: AsJson = False) -> None:
-    """The data layer end to end on ChaosNLI-SNLI: annotations, the study-1 training set, human-like noise."""
-    chaos = load_examples("chaosnli-snli", data_dir=data_dir)
-    summary = summarize_annotated(chaos)
-    composition = compose(chaos, load_standard("snli", "train", data_dir=data_dir), n_bulk=1_000)
-    noisy = inject_noise(chaos.labels, rate=0.2, kind="human", counts=chaos.counts, seed=0)
-    payload = {
-        "summary": summary,
-        "composition": {
-            "train": len(composition.train),
-            "tracked": len(composition.tracked_ids),
-            "validation": len(composition.validation),
-        },
-        "human_noise": {"rate": noisy.rate, "transition": np.round(noisy.transition, 3).tolist()},
-    }
-    if as_json:
-        typer.echo(json.dumps(payload, indent=2))
-        return
-    console.print(_annotated_table(summary))
-    c = payload["composition"]
-    console.print(
-        f"study-1 training set with 1,000 bulk SNLI items: {c['train']:,} to train on, "
-        f"{c['tracked']:,} tracked, {c['validation']:,} for validation"
-    )
-    console.print(f"human-like noise at 20%: realised rate {noisy.rate:.3f}; transition (rows: e, n, c)")
-    for row in payload["human_noise"]["transition"]:
-        console.print("   " + "  ".join(f"{p:.3f}" for p in row))
-
-
 def _run_table(run: dict[str, Any], out: Path) -> Table:
     table = Table(title=f"run {run['run_id']}: {run['status']}", show_header=False, title_justify="left")
     config, data, seconds = run["config"], run["data"], run["timings"]
@@ -280,3 +248,84 @@ def train_command(
         overrides.append(f"data_dir={data_dir}")
     run = train(load_config(config, overrides), out, show_progress=not (quiet or as_json))
     _emit(run, as_json, lambda r: _run_table(r, out))
+
+
+def _dynamics_payload(out: Path) -> dict[str, Any]:
+    """Per entropy category: loss at the first and last probe, AULC, share un-learning; and rho(AULC, entropy)."""
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    from loradyn.metrics.curves import aulc, delta_loss, loss_matrix
+    from loradyn.store import read_dynamics
+
+    probes = read_dynamics(out, mode="probe")
+    ids, _, losses = loss_matrix(probes[probes["target"] == "original"])
+    examples = pd.read_parquet(out / "examples.parquet").set_index("example_id").loc[ids]
+    per_item = pd.DataFrame(
+        {
+            "category": examples["category"].to_numpy(),
+            "first": losses[:, 0],
+            "last": losses[:, -1],
+            "aulc": aulc(losses),
+            "unlearned": delta_loss(losses) > 0,
+        }
+    )
+    rho = spearmanr(per_item["aulc"], examples["entropy"])
+    categories = per_item.groupby("category").agg(
+        n=("aulc", "size"),
+        first=("first", "mean"),
+        last=("last", "mean"),
+        aulc=("aulc", "mean"),
+        unlearned=("unlearned", "mean"),
+    )
+    return {
+        "categories": categories.reindex(["clean", "ambiguous", "contested"]).reset_index().to_dict("records"),
+        "spearman_aulc_entropy": {"rho": float(rho.statistic), "p": float(rho.pvalue), "n": len(per_item)},
+    }
+
+
+def _dynamics_table(d: dict[str, Any]) -> Table:
+    r = d["spearman_aulc_entropy"]
+    table = Table(
+        title=f"tracked items by annotation entropy: Spearman rho(AULC, entropy) = {r['rho']:.3f} "
+        f"(p = {r['p']:.2g}, n = {r['n']:,})",
+        title_justify="left",
+    )
+    for column in ("category", "items", "loss at step 0", "final loss", "AULC", "share un-learning"):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for c in d["categories"]:
+        table.add_row(
+            c["category"],
+            f"{c['n']:,}",
+            f"{c['first']:.3f}",
+            f"{c['last']:.3f}",
+            f"{c['aulc']:.3f}",
+            f"{c['unlearned']:.1%}",
+        )
+    return table
+
+
+@app.command("demo")
+@reports_errors
+def demo(
+    out: Annotated[Path, typer.Option(help="The demo's run directory.")] = Path("runs/demo"),
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """The main job at laptop scale: ChaosNLI-SNLI's annotations, a LoRA run of minilm that records every tracked
+    item, and how its learning curve follows annotation entropy (a finished demo is summarised, not re-run)."""
+    from loradyn.experiments.presets import demo_config
+    from loradyn.train.runner import RUN_JSON, train
+
+    summary = summarize_annotated(load_examples("chaosnli-snli", data_dir=data_dir))
+    if not as_json:
+        console.print(_annotated_table(summary))
+    config = demo_config(data_dir=str(data_dir) if data_dir else None)
+    done = (out / RUN_JSON).is_file() and json.loads((out / RUN_JSON).read_text())["status"] == "complete"
+    run = json.loads((out / RUN_JSON).read_text()) if done else train(config, out, show_progress=not as_json)
+    dynamics = _dynamics_payload(out)
+    if as_json:
+        typer.echo(json.dumps({"data": summary, "run": run, "dynamics": dynamics}, indent=2))
+        return
+    console.print(_run_table(run, out))
+    console.print(_dynamics_table(dynamics))

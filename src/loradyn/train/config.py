@@ -135,4 +135,11 @@ def load_config(path: str | os.PathLike[str] | None, overrides: list[str] | tupl
             field=unknown[0],
             fix=f"use fields of RunConfig: {', '.join(sorted(known))}",
         )
+    for f in dataclasses.fields(RunConfig):  # YAML reads 2e-5 (no dot) as text; a float field means a number
+        value = values.get(f.name)
+        if "float" in str(f.type) and isinstance(value, str):
+            try:
+                values[f.name] = float(value)
+            except ValueError:
+                raise DataError(f"expected a number, got {value!r}", path=path, field=f.name) from None
     return RunConfig(**values)

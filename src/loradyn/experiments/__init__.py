@@ -1,0 +1,1 @@
+"""Ready-made run configurations: the demo, and (to come) the papers' grids."""

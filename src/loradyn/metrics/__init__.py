@@ -1,0 +1,1 @@
+"""Per-example metrics: pure functions of recorded dynamics."""
