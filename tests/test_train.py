@@ -129,3 +129,24 @@ def test_smollm2_decoder_lora_run(data_dir, tmp_path):
     assert np.isfinite(probes["loss"]).all()
     # LoRA r4 on q_proj (576 -> 576) and v_proj (576 -> 192: 3 key-value heads of 64) in 30 layers, plus the head
     assert run["model"]["trainable_params"] == 30 * 4 * ((576 + 576) + (576 + 192)) + 3 * 576
+
+
+def test_noisy_training_recorded_against_both_label_sets(data_dir, tmp_path):
+    config = small(data_dir, epochs=1, noise_rate=0.25, noise_seed=3, record_labels="both", record_probs=True)
+    run = train(config, tmp_path / "noisy", show_progress=False)
+    examples = pd.read_parquet(tmp_path / "noisy" / "examples.parquet")
+    train_rows = examples[examples["split"] == "train"]
+    assert train_rows["is_noisy"].sum() == run["data"]["n_noisy"] == round(0.25 * (N_BULK + N_TRACKED))
+    assert ((train_rows["label"] != train_rows["original_label"]) == train_rows["is_noisy"]).all()
+    probes = read_dynamics(tmp_path / "noisy", mode="probe")
+    assert len(probes) == 2 * N_TRACKED * run["progress"]["checkpoints"]
+    wide = probes.pivot_table(index=["example_id", "checkpoint"], columns="target", values="label")
+    noisy_ids = set(train_rows.loc[train_rows["is_noisy"], "example_id"])
+    differs = wide["original"] != wide["noisy"]
+    assert set(differs[differs].index.get_level_values(0)) == noisy_ids & set(probes["example_id"])
+    truth = train_rows.set_index("example_id")["original_label"]
+    original = probes[probes["target"] == "original"]
+    np.testing.assert_array_equal(original["label"], truth.loc[original["example_id"]])
+    probs = np.stack(original["probs"].to_numpy())
+    np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(probs[np.arange(len(probs)), original["label"]], original["p_gold"], atol=1e-6)
