@@ -329,3 +329,37 @@ def demo(
         return
     console.print(_run_table(run, out))
     console.print(_dynamics_table(dynamics))
+
+
+def _analysis_table(result: dict[str, Any]) -> Table:
+    table = Table(title="Spearman rho with annotation entropy (95% bootstrap CI)", title_justify="left")
+    table.add_column("run")
+    for metric in ("aulc", "delta_loss", "late_unlearning", "final_loss"):
+        table.add_column(metric, justify="right")
+    table.add_column("partial rho (AULC)", justify="right")
+    for run in result["runs"]:
+        cells = [
+            f"{run['spearman'][m]['estimate']:.3f} [{run['spearman'][m]['low']:.3f}, {run['spearman'][m]['high']:.3f}]"
+            for m in ("aulc", "delta_loss", "late_unlearning", "final_loss")
+        ]
+        partial = run.get("partial_spearman_aulc")
+        table.add_row(run["run"], *cells, f"{partial['estimate']:.3f}" if partial else "")
+    for condition in result["conditions"]:
+        if len(condition["runs"]) > 1:
+            s = condition["spearman"]["aulc"]
+            table.add_row(f"{len(condition['runs'])} seeds", f"{s['mean']:.3f} ± {s['sd']:.3f}", "", "", "", "")
+    return table
+
+
+@app.command("analyze")
+@reports_errors
+def analyze_command(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run directories made by `loradyn train`.")],
+    n_resamples: Annotated[int, typer.Option(help="Bootstrap resamples per correlation.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    as_json: AsJson = False,
+) -> None:
+    """Per-example metrics (metrics.parquet) and statistics (stats.json) of each run; seeds aggregated."""
+    from loradyn.analyze import analyze
+
+    _emit(analyze(run_dirs, n_resamples=n_resamples, seed=seed), as_json, _analysis_table)

@@ -1,0 +1,1 @@
+"""Statistics of the first study: correlations with bootstrap CIs, partial correlations, regressions, seeds."""
