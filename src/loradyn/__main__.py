@@ -1,3 +1,4 @@
 from loradyn.cli import app
 
-app(prog_name="loradyn")
+if __name__ == "__main__":  # guarded: analysis workers are spawned processes that import this module
+    app(prog_name="loradyn")

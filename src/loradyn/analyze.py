@@ -9,9 +9,11 @@ differ only in their seed are aggregated (mean and SD across seeds).
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +33,10 @@ from loradyn.stats.regression import hierarchical_regression
 from loradyn.stats.seeds import aggregate_seeds
 from loradyn.store import read_dynamics
 
-#: Metrics correlated with annotation entropy in ``stats.json``.
+#: Metrics correlated with annotation entropy in ``stats.json`` (rho, its p-value and Kendall's tau for each).
 CORRELATED = ("aulc", "delta_loss", "late_unlearning", "loss_slope", "final_loss", "confidence", "variability")
+#: Metrics whose rho also gets a bootstrap CI by default: the first study's two headline measures.
+WITH_CI = ("aulc", "delta_loss")
 #: Covariates of the partial correlation, as in the first study (gold label enters as one-hot columns).
 COVARIATES = ("premise_words", "hypothesis_words", "total_words", "majority_confidence")
 
@@ -58,9 +62,10 @@ def example_metrics(run_dir: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict
             field="checkpoint",
             fix="record more probes (probe_every) or train longer",
         )
-    ids, steps, loss = curves.loss_matrix(probes)
-    p_gold = curves.loss_matrix(probes, value="p_gold")[2]
-    correct = curves.loss_matrix(probes.assign(correct=probes["pred"] == probes["label"]), value="correct")[2] == 1
+    ids, steps, (loss, p_gold, correct) = curves.checkpoint_matrices(
+        probes.assign(correct=probes["pred"] == probes["label"]), ("loss", "p_gold", "correct")
+    )
+    correct = correct == 1
     table = pd.DataFrame(
         {
             "example_id": ids,
@@ -83,7 +88,7 @@ def example_metrics(run_dir: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict
     if not examples_path.is_file():
         raise DataError("no examples.parquet in the run directory", path=examples_path, fix="re-record the run")
     examples = pd.read_parquet(examples_path).set_index("example_id")
-    unknown = np.setdiff1d(ids, examples.index)
+    unknown = sorted(set(ids) - set(examples.index))
     if len(unknown):
         raise DataError(
             f"{len(unknown)} example ids in the dynamics have no annotations, e.g. {list(unknown[:3])}",
@@ -95,9 +100,11 @@ def example_metrics(run_dir: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict
     return table.join(examples[keep], on="example_id"), note
 
 
-def run_statistics(metrics: pd.DataFrame, *, bootstrap: Bootstrap) -> dict[str, Any]:
-    """The first study's statistics for one run's metrics table (see `example_metrics`); every correlation's
-    interval comes from the same item resamples of ``bootstrap``."""
+def run_statistics(
+    metrics: pd.DataFrame, *, bootstrap: Bootstrap, with_ci: tuple[str, ...] = WITH_CI
+) -> dict[str, Any]:
+    """The first study's statistics for one run's metrics table (see `example_metrics`). The metrics in
+    ``with_ci`` get percentile bootstrap intervals, all from the same item resamples of ``bootstrap``."""
     if "entropy" not in metrics or metrics["entropy"].isna().any():
         raise DataError("tracked items without annotation entropy", field="entropy", fix="track annotated items")
     entropy = metrics["entropy"].to_numpy()
@@ -106,8 +113,12 @@ def run_statistics(metrics: pd.DataFrame, *, bootstrap: Bootstrap) -> dict[str, 
         values = metrics[name].to_numpy()
         if not np.all(np.isfinite(values)):
             raise DataError(f"metric {name} has NaN or infinite values", field=name, fix="check the run's dynamics")
-        result = spearman_ci(values, entropy, bootstrap=bootstrap)
-        correlations[name] = result.to_dict() | {"kendall_tau": float(stats.kendalltau(values, entropy).statistic)}
+        if name in with_ci:
+            result = spearman_ci(values, entropy, bootstrap=bootstrap).to_dict()
+        else:
+            rho = stats.spearmanr(values, entropy)
+            result = {"estimate": float(rho.statistic), "pvalue": float(rho.pvalue), "n": len(values)}
+        correlations[name] = result | {"kendall_tau": float(stats.kendalltau(values, entropy).statistic)}
     out: dict[str, Any] = {"n_items": len(metrics), "spearman": correlations}
     covariates = [c for c in COVARIATES if c in metrics]
     if covariates and "original_label" in metrics:
@@ -129,31 +140,43 @@ def _condition(run_dir: Path) -> str:
     return json.dumps({k: v for k, v in sorted(config.items()) if k not in ("seed", "data_dir")})
 
 
-def analyze_run(run_dir: Path, *, n_resamples: int, seed: int, bootstraps: dict[tuple, Bootstrap]) -> dict[str, Any]:
+@lru_cache(maxsize=2)
+def _bootstrap(n: int, n_resamples: int, seed: int) -> Bootstrap:
+    """One set of resamples per item count, per process: runs over the same items share it (common random
+    numbers), and entropy is ranked once."""
+    return Bootstrap(n, n_resamples=n_resamples, seed=seed)
+
+
+def analyze_run(run_dir: Path, *, n_resamples: int, seed: int, with_ci: tuple[str, ...]) -> dict[str, Any]:
     """Metrics and statistics of one run, written into it; returns the statistics."""
     metrics, note = example_metrics(run_dir)
-    key = (len(metrics), tuple(metrics["example_id"]))
-    boot = bootstraps.setdefault(key, Bootstrap(len(metrics), n_resamples=n_resamples, seed=seed))
-    result = {"run": run_dir.name, **note, **run_statistics(metrics, bootstrap=boot)}
+    boot = _bootstrap(len(metrics), n_resamples, seed)
+    result = {"run": run_dir.name, **note, **run_statistics(metrics, bootstrap=boot, with_ci=with_ci)}
     write_atomic(run_dir / "metrics.parquet", lambda tmp: metrics.to_parquet(tmp, index=False))
     write_json(run_dir / "stats.json", result)
     return result
 
 
 def analyze(
-    run_dirs: list[str | os.PathLike[str]], *, n_resamples: int = 10_000, seed: int = 0, workers: int = 2
+    run_dirs: list[str | os.PathLike[str]],
+    *,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+    with_ci: tuple[str, ...] = WITH_CI,
+    workers: int = 2,
 ) -> dict[str, Any]:
-    """Analyse run directories (each alone, in ``workers`` threads) and aggregate runs of one condition across
+    """Analyse run directories (each alone, in ``workers`` processes) and aggregate runs of one condition across
     seeds. Runs over the same items share one set of bootstrap resamples (common random numbers)."""
     dirs = [Path(d) for d in run_dirs]
     for d in dirs:
         if not (d / "run.json").is_file():
             raise DataError("not a run directory (no run.json)", path=d, fix="point at directories made by loradyn")
-    bootstraps: dict[tuple, Bootstrap] = {}
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(
-            pool.map(lambda d: analyze_run(d, n_resamples=n_resamples, seed=seed, bootstraps=bootstraps), dirs)
-        )
+    job = partial(analyze_run, n_resamples=n_resamples, seed=seed, with_ci=with_ci)
+    if workers > 1 and len(dirs) > 1:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(job, dirs))
+    else:
+        results = [job(d) for d in dirs]
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for d, result in zip(dirs, results, strict=True):
         groups[_condition(d)].append(result)

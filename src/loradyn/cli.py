@@ -331,17 +331,19 @@ def demo(
     console.print(_dynamics_table(dynamics))
 
 
+def _rho_cell(rho: dict[str, float]) -> str:
+    interval = f" [{rho['low']:.3f}, {rho['high']:.3f}]" if "low" in rho else ""
+    return f"{rho['estimate']:.3f}{interval}"
+
+
 def _analysis_table(result: dict[str, Any]) -> Table:
-    table = Table(title="Spearman rho with annotation entropy (95% bootstrap CI)", title_justify="left")
+    table = Table(title="Spearman rho with annotation entropy [95% bootstrap CI]", title_justify="left")
     table.add_column("run")
     for metric in ("aulc", "delta_loss", "late_unlearning", "final_loss"):
         table.add_column(metric, justify="right")
     table.add_column("partial rho (AULC)", justify="right")
     for run in result["runs"]:
-        cells = [
-            f"{run['spearman'][m]['estimate']:.3f} [{run['spearman'][m]['low']:.3f}, {run['spearman'][m]['high']:.3f}]"
-            for m in ("aulc", "delta_loss", "late_unlearning", "final_loss")
-        ]
+        cells = [_rho_cell(run["spearman"][m]) for m in ("aulc", "delta_loss", "late_unlearning", "final_loss")]
         partial = run.get("partial_spearman_aulc")
         table.add_row(run["run"], *cells, f"{partial['estimate']:.3f}" if partial else "")
     for condition in result["conditions"]:

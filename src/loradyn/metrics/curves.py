@@ -13,12 +13,24 @@ import pandas as pd
 
 
 def loss_matrix(dynamics: pd.DataFrame, *, value: str = "loss") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pivot probe rows into ``(example_ids (N,), steps (T,), values (N, T))``, checkpoints in step order.
+    """Pivot probe rows into ``(example_ids (N,), steps (T,), values (N, T))``, ids sorted, checkpoints in step
+    order. Rows must come from one label target; missing cells are NaN."""
+    ids, steps, (values,) = checkpoint_matrices(dynamics, (value,))
+    return ids, steps, values
 
-    Rows must come from one label target; missing cells are NaN.
-    """
-    table = dynamics.pivot_table(index="example_id", columns="step", values=value, aggfunc="first", sort=True)
-    return table.index.to_numpy(), table.columns.to_numpy(), table.to_numpy(dtype=float)
+
+def checkpoint_matrices(
+    dynamics: pd.DataFrame, columns: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Like `loss_matrix`, for several columns at once (one pass over the rows)."""
+    ids, row = np.unique(dynamics["example_id"].to_numpy(), return_inverse=True)
+    steps, col = np.unique(dynamics["step"].to_numpy(), return_inverse=True)
+    matrices = []
+    for column in columns:
+        matrix = np.full((len(ids), len(steps)), np.nan)
+        matrix[row, col] = dynamics[column].to_numpy(dtype=float)
+        matrices.append(matrix)
+    return ids, steps, matrices
 
 
 def aulc(
@@ -42,6 +54,8 @@ def aulc(
     if steps is None:
         raise ValueError("the trapezoid AULC needs the checkpoints' steps")
     steps = np.asarray(steps, dtype=float)
+    if finite.all():  # the usual case, vectorised
+        return np.trapezoid(losses, steps, axis=1) / (steps[-1] - steps[0])
     out = np.full(len(losses), np.nan)
     for i in np.flatnonzero(enough):
         x, y = steps[finite[i]], losses[i, finite[i]]
