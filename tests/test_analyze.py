@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 from typer.testing import CliRunner
 
 from loradyn.analyze import analyze
@@ -30,6 +31,9 @@ def test_synthetic_runs_give_the_built_in_answer_and_seeds_aggregate(tmp_path):
         assert json.loads((d / "stats.json").read_text())["spearman"]["aulc"] == rho
         shares = run["unlearning_share_by_category"]
         assert shares["contested"] >= shares["clean"]
+    pvalues = [r["spearman"]["aulc"]["pvalue"] for r in result["runs"]]
+    holm = multipletests(pvalues, method="holm")[1]
+    assert [r["spearman"]["aulc"]["pvalue_holm"] for r in result["runs"]] == pytest.approx(holm)
     (condition,) = result["conditions"]
     estimates = [r["spearman"]["aulc"]["estimate"] for r in result["runs"]]
     assert condition["spearman"]["aulc"]["mean"] == pytest.approx(np.mean(estimates))
@@ -42,7 +46,7 @@ def test_analyze_a_real_run(data_dir, tmp_path):
     from loradyn.train.runner import train
 
     out = tmp_path / "real"
-    train(small(data_dir, epochs=1), out, show_progress=False)
+    train(small(data_dir, epochs=1, record_probs=True), out, show_progress=False)
     result = runner.invoke(app, ["analyze", str(out), "--n-resamples", "500", "--json"])
     assert result.exit_code == 0, result.output
     run = json.loads(result.stdout)["runs"][0]
@@ -50,6 +54,9 @@ def test_analyze_a_real_run(data_dir, tmp_path):
     assert len(metrics) == run["n_items"] == 32
     assert metrics["entropy"].notna().all() and metrics["aum"].notna().all()
     assert "partial_spearman_aulc" in run and set(run["spearman_aulc_within_label"]) <= {"0", "1", "2"}
+    calibration = run["calibration_by_category"]
+    assert sum(c["n"] for c in calibration.values()) == 32
+    assert all(0 <= c["ece"] <= 1 and 0 <= c["prediction_entropy"] <= np.log(3) + 1e-9 for c in calibration.values())
     table = runner.invoke(app, ["analyze", str(out), "--n-resamples", "200"])
     assert table.exit_code == 0 and "Spearman rho with annotation entropy" in table.stdout
 

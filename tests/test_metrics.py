@@ -95,5 +95,5 @@ def test_calibration_against_hand_computed_values():
     labels = np.array([0, 1, 0, 1])
     # 15 bins: 0.9 -> bin 13, 0.8 -> bin 11, 0.6 -> bin 8, 0.7 -> bin 10; one item each
     expected = (abs(1 - 0.9) + abs(0 - 0.8) + abs(1 - 0.6) + abs(1 - 0.7)) / 4
-    assert expected_calibration_error(probs, labels) == pytest.approx(expected)
+    assert expected_calibration_error(probs.max(1), probs.argmax(1) == labels) == pytest.approx(expected)
     np.testing.assert_allclose(prediction_entropy(np.array([[0.5, 0.5], [1.0, 0.0]])), [np.log(2), 0.0])

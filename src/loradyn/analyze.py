@@ -24,13 +24,14 @@ from scipy import stats
 from loradyn.errors import DataError
 from loradyn.io import write_atomic, write_json
 from loradyn.metrics import curves
+from loradyn.metrics.calibration import expected_calibration_error, prediction_entropy
 from loradyn.metrics.datamap import data_map
 from loradyn.metrics.margins import aum
 from loradyn.stats.bootstrap import Bootstrap
 from loradyn.stats.correlation import spearman_ci
 from loradyn.stats.partial import partial_spearman, spearman_by_group
 from loradyn.stats.regression import hierarchical_regression
-from loradyn.stats.seeds import aggregate_seeds
+from loradyn.stats.seeds import adjust_pvalues, aggregate_seeds
 from loradyn.store import read_dynamics
 
 #: Metrics correlated with annotation entropy in ``stats.json`` (rho, its p-value and Kendall's tau for each).
@@ -76,11 +77,17 @@ def example_metrics(run_dir: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict
             "late_slope": curves.late_unlearning(loss, steps, kind="slope"),
             "loss_slope": curves.loss_slope(loss, steps),
             "final_loss": loss[:, -1],
+            "final_correct": correct[:, -1],
             "first_learned": curves.first_learned(p_gold),
             "forgetting_events": curves.forgetting_events(correct),
         }
     )
     table = pd.concat([table, data_map(p_gold, correct)], axis=1)
+    if "probs" in probes:
+        last = probes[probes["step"] == probes["step"].max()].set_index("example_id").loc[ids]
+        probs = np.stack(last["probs"].to_numpy())
+        table["final_confidence"] = probs.max(axis=1)
+        table["prediction_entropy"] = prediction_entropy(probs)
     inline = dynamics[dynamics["mode"] == "inline"]
     if len(inline):
         table = table.join(aum(inline), on="example_id")
@@ -129,8 +136,25 @@ def run_statistics(
     out["hierarchical_regression_aulc"] = hierarchical_regression(
         metrics["aulc"], metrics[["confidence", "variability"]], entropy
     ).to_dict()
+    if "final_confidence" in metrics and "category" in metrics:
+        out["calibration_by_category"] = _calibration(metrics)
     if "category" in metrics:
         out["unlearning_share_by_category"] = (metrics["delta_loss"] > 0).groupby(metrics["category"]).mean().to_dict()
+    return out
+
+
+def _calibration(metrics: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """ECE (15 bins), mean prediction entropy and accuracy at the last probe, per entropy category."""
+    out = {}
+    for category, group in metrics.groupby("category"):
+        confidence = group["final_confidence"].to_numpy()
+        correct = group["final_correct"].to_numpy()
+        out[str(category)] = {
+            "ece": expected_calibration_error(confidence, correct),
+            "prediction_entropy": float(group["prediction_entropy"].mean()),
+            "accuracy": float(correct.mean()),
+            "n": len(group),
+        }
     return out
 
 
@@ -187,4 +211,13 @@ def analyze(
         }
         for members in groups.values()
     ]
+    # The runs are a family of tests of rho(AULC, entropy) = 0: adjust their p-values together.
+    pvalues = [r["spearman"]["aulc"]["pvalue"] for r in results]
+    family = [r["run"] for r in results]
+    for d, r, holm, bh in zip(
+        dirs, results, adjust_pvalues(pvalues), adjust_pvalues(pvalues, method="fdr_bh"), strict=True
+    ):
+        r["spearman"]["aulc"] |= {"pvalue_holm": float(holm), "pvalue_bh": float(bh)}
+        r["family"] = family
+        write_json(d / "stats.json", r)
     return {"runs": results, "conditions": conditions}

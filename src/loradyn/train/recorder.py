@@ -31,7 +31,7 @@ def example_stats(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, np.nd
     }
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def probe_logits(
     model: torch.nn.Module, batches: Iterable[dict[str, torch.Tensor]], positions: Iterable[np.ndarray], n: int
 ) -> torch.Tensor:
