@@ -25,6 +25,9 @@ def test_synthetic_runs_give_the_built_in_answer_and_seeds_aggregate(tmp_path):
     for d, run in zip(dirs, result["runs"], strict=True):
         metrics = pd.read_parquet(d / "metrics.parquet")
         assert {"example_id", "aulc", "entropy", "delta_loss", "aum", "region", "forgetting_events"} <= set(metrics)
+        inline = pd.read_parquet(d / "dynamics.parquet").query("mode == 'inline'").groupby("example_id")["p_gold"]
+        confidence = metrics.set_index("example_id")["inline_confidence"]
+        np.testing.assert_allclose(confidence, inline.mean().loc[confidence.index], rtol=1e-6)
         rho = run["spearman"]["aulc"]
         assert rho["estimate"] == pytest.approx(stats.spearmanr(metrics["aulc"], metrics["entropy"]).statistic)
         assert rho["low"] > 0.3  # built in: entropy slows learning

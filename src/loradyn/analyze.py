@@ -90,7 +90,12 @@ def example_metrics(run_dir: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict
         table["prediction_entropy"] = prediction_entropy(probs)
     inline = dynamics[dynamics["mode"] == "inline"]
     if len(inline):
-        table = table.join(aum(inline), on="example_id")
+        # The original data map, from the training pass: one point per epoch
+        epoch_ids, _, (epoch_p, epoch_correct) = curves.checkpoint_matrices(
+            inline.assign(correct=inline["pred"] == inline["label"]), ("p_gold", "correct"), by="epoch"
+        )
+        training_map = data_map(epoch_p, epoch_correct == 1).drop(columns="region").add_prefix("inline_")
+        table = table.join(aum(inline), on="example_id").join(training_map.set_index(epoch_ids), on="example_id")
     examples_path = run_dir / "examples.parquet"
     if not examples_path.is_file():
         raise DataError("no examples.parquet in the run directory", path=examples_path, fix="re-record the run")

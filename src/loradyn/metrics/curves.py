@@ -20,11 +20,13 @@ def loss_matrix(dynamics: pd.DataFrame, *, value: str = "loss") -> tuple[np.ndar
 
 
 def checkpoint_matrices(
-    dynamics: pd.DataFrame, columns: tuple[str, ...]
+    dynamics: pd.DataFrame, columns: tuple[str, ...], *, by: str = "step"
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """Like `loss_matrix`, for several columns at once (one pass over the rows)."""
-    ids, row = np.unique(dynamics["example_id"].to_numpy(), return_inverse=True)
-    steps, col = np.unique(dynamics["step"].to_numpy(), return_inverse=True)
+    """Like `loss_matrix`, for several columns at once (one pass over the rows); ``by="epoch"`` pivots inline
+    rows, where each example appears once per epoch."""
+    row, ids = pd.factorize(dynamics["example_id"], sort=True)
+    steps, col = np.unique(dynamics[by].to_numpy(), return_inverse=True)
+    ids = np.asarray(ids)
     matrices = []
     for column in columns:
         matrix = np.full((len(ids), len(steps)), np.nan)
