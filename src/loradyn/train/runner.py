@@ -44,7 +44,7 @@ STATE = "state"
 
 
 @dataclass
-class Progress_:
+class RunProgress:
     """Where a run stands; saved with every checkpoint."""
 
     step: int = 0
@@ -176,7 +176,7 @@ class Run:
     def is_main(self) -> bool:
         return self.accelerator.is_main_process
 
-    def _write_run_json(self, status: str, progress: Progress_, extra: dict[str, Any] | None = None) -> None:
+    def _write_run_json(self, status: str, progress: RunProgress, extra: dict[str, Any] | None = None) -> None:
         if not self.is_main:
             return
         payload = {
@@ -205,7 +205,7 @@ class Run:
         write_json(self.dir / RUN_JSON, payload)
 
     # ---------------------------------------------------------------------------------------- checkpoints
-    def _save_state(self, progress: Progress_) -> None:
+    def _save_state(self, progress: RunProgress) -> None:
         self.accelerator.wait_for_everyone()
         rank = self.accelerator.process_index
         tmp = self.dir / f"{STATE}.tmp"
@@ -229,25 +229,24 @@ class Run:
             shutil.rmtree(old, ignore_errors=True)
         self.accelerator.wait_for_everyone()
 
-    def _load_state(self) -> Progress_ | None:
+    def _load_state(self) -> RunProgress | None:
         for name in (STATE, f"{STATE}.old"):  # .old survives a kill between the two renames
             folder = self.dir / name
             if (folder / "progress.json").is_file():
                 break
         else:
             return None
-        model = self.accelerator.unwrap_model(self.model)
-        missing = set(torch.load(folder / "model.pt")) - {k for k, _ in model.named_parameters()}
-        if missing:
-            raise DataError(f"checkpoint does not fit the model ({sorted(missing)[:3]})", path=folder)
+        params = dict(self.accelerator.unwrap_model(self.model).named_parameters())
+        saved = torch.load(folder / "model.pt")
+        if set(saved) - set(params):
+            raise DataError(f"checkpoint does not fit the model ({sorted(set(saved) - set(params))[:3]})", path=folder)
         with torch.no_grad():
-            params = dict(model.named_parameters())
-            for name, value in torch.load(folder / "model.pt").items():
+            for name, value in saved.items():
                 params[name].copy_(value)
         self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt"))
         self.schedule.load_state_dict(torch.load(folder / "schedule.pt"))
         torch.set_rng_state(torch.load(folder / f"rng-{self.accelerator.process_index}.pt"))
-        progress = Progress_(**json.loads((folder / "progress.json").read_text()))
+        progress = RunProgress(**json.loads((folder / "progress.json").read_text()))
         if self.is_main:
             self.store.drop_parts_after(progress.part)
         return progress
@@ -270,7 +269,7 @@ class Run:
             out[shard::world] = logits
         return out
 
-    def _probe(self, progress: Progress_) -> None:
+    def _probe(self, progress: RunProgress) -> None:
         tracked = self.data.tracked
         started = time.perf_counter()
         logits = self._logits(self.train_set, tracked)  # every process gets all of them; one records them
@@ -291,22 +290,19 @@ class Run:
         logits = self._logits(self.validation_set, np.arange(len(self.validation_set.labels)))
         return float((logits.argmax(-1).numpy() == self.validation_set.labels).mean())
 
-    def _checkpoint(self, progress: Progress_) -> None:
+    def _checkpoint(self, progress: RunProgress) -> None:
         """Probe, write the rows recorded since the last checkpoint as one part, and save the state."""
         self._probe(progress)
-        frames = [f for f in gather_object([self.recorder.take()]) if f is not None]
-        if self.is_main and frames:
+        frames = [f for f in gather_object([self.recorder.take()]) if f is not None]  # every process gets all
+        if frames:
             progress.part += 1
-            self.store.write_part(progress.part, pd.concat(frames, ignore_index=True))
-        progress.part = self._broadcast(progress.part)
+            if self.is_main:
+                self.store.write_part(progress.part, pd.concat(frames, ignore_index=True))
         self._save_state(progress)
         self._write_run_json("running", progress)
 
-    def _broadcast(self, value: int) -> int:
-        return gather_object([value])[0]
-
     # ------------------------------------------------------------------------------------------- training
-    def _train_step(self, positions: np.ndarray, progress: Progress_, epoch: int) -> float:
+    def _train_step(self, positions: np.ndarray, progress: RunProgress, epoch: int) -> float:
         """One optimizer step over a global batch; each process takes its share, in ``grad_accum`` pieces."""
         config, world, rank = self.config, self.accelerator.num_processes, self.accelerator.process_index
         # The class-weighted mean over the *global* batch: each piece's weighted sum is divided by the whole
@@ -352,7 +348,7 @@ class Run:
                 shutil.rmtree(self.store.parts, ignore_errors=True)
                 self.dir.mkdir(parents=True, exist_ok=True)
                 write_atomic(self.dir / "examples.parquet", lambda tmp: self._example_table().to_parquet(tmp))
-            progress = Progress_(val_accuracy=[], seconds={"train": 0.0, "probe": 0.0, "inline": 0.0})
+            progress = RunProgress(val_accuracy=[], seconds={"train": 0.0, "probe": 0.0, "inline": 0.0})
             self._write_run_json("running", progress)
             self._checkpoint(progress)  # the probe at step 0
         bar = Progress(
@@ -396,7 +392,7 @@ class Run:
         table["n_tokens"] = np.concatenate([self.train_set.lengths, self.validation_set.lengths])
         return table
 
-    def _finish(self, progress: Progress_) -> dict[str, Any]:
+    def _finish(self, progress: RunProgress) -> dict[str, Any]:
         self.accelerator.wait_for_everyone()
         if self.is_main:
             self.store.finalize()
