@@ -253,9 +253,9 @@ def train_command(
 def _dynamics_payload(out: Path) -> dict[str, Any]:
     """Per entropy category: loss at the first and last probe, AULC, share un-learning; and rho(AULC, entropy)."""
     import pandas as pd
-    from scipy.stats import spearmanr
 
     from loradyn.metrics.curves import aulc, delta_loss, loss_matrix
+    from loradyn.stats.correlation import spearman_ci
     from loradyn.store import read_dynamics
 
     probes = read_dynamics(out, mode="probe")
@@ -270,7 +270,7 @@ def _dynamics_payload(out: Path) -> dict[str, Any]:
             "unlearned": delta_loss(losses) > 0,
         }
     )
-    rho = spearmanr(per_item["aulc"], examples["entropy"])
+    rho = spearman_ci(per_item["aulc"].to_numpy(), examples["entropy"].to_numpy())
     categories = per_item.groupby("category").agg(
         n=("aulc", "size"),
         first=("first", "mean"),
@@ -280,15 +280,15 @@ def _dynamics_payload(out: Path) -> dict[str, Any]:
     )
     return {
         "categories": categories.reindex(["clean", "ambiguous", "contested"]).reset_index().to_dict("records"),
-        "spearman_aulc_entropy": {"rho": float(rho.statistic), "p": float(rho.pvalue), "n": len(per_item)},
+        "spearman_aulc_entropy": rho.to_dict(),
     }
 
 
 def _dynamics_table(d: dict[str, Any]) -> Table:
     r = d["spearman_aulc_entropy"]
     table = Table(
-        title=f"tracked items by annotation entropy: Spearman rho(AULC, entropy) = {r['rho']:.3f} "
-        f"(p = {r['p']:.2g}, n = {r['n']:,})",
+        title=f"tracked items by annotation entropy: Spearman rho(AULC, entropy) = {r['estimate']:.3f} "
+        f"[95% CI {r['low']:.3f}, {r['high']:.3f}] (p = {r['pvalue']:.2g}, n = {r['n']:,})",
         title_justify="left",
     )
     for column in ("category", "items", "loss at step 0", "final loss", "AULC", "share un-learning"):
