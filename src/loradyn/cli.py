@@ -365,3 +365,46 @@ def analyze_command(
     from loradyn.analyze import analyze
 
     _emit(analyze(run_dirs, n_resamples=n_resamples, seed=seed), as_json, _analysis_table)
+
+
+theory_app = typer.Typer(help="The second study's theory as measurable tools.", no_args_is_help=True)
+app.add_typer(theory_app, name="theory")
+
+
+def _capacity_table(c: dict[str, Any]) -> Table:
+    table = Table(title=f"LoRA r{c['rank']} on {c['model_type']}: capacity by dimension count", title_justify="left")
+    for column in ("module", "shape (in x out)", "count", "r(d+k-r) each", "total"):
+        table.add_column(column, justify="left" if column == "module" else "right")
+    for m in c["modules"]:
+        table.add_row(
+            m["target"], f"{m['d_in']} x {m['d_out']}", str(m["count"]), f"{m['dof_each']:,}", f"{m['dof']:,}"
+        )
+    table.add_row("all", "", "", "", f"{c['dof']:,}")
+    table.caption = (
+        f"trainable parameters (PEFT, head included): {c['trainable_params']:,}; arbitrary labels cannot all be "
+        f"fitted beyond about {c['memorisation_bound']:,} examples"
+    )
+    return table
+
+
+@theory_app.command("capacity")
+@reports_errors
+def theory_capacity(
+    model: Annotated[str, typer.Option(help="An alias (minilm, smollm2-135m), hub id or folder.")],
+    rank: Annotated[int, typer.Option(help="LoRA rank r.")] = 16,
+    method: Annotated[str, typer.Option(help="Only lora has a rank-based capacity.")] = "lora",
+    targets: Annotated[str | None, typer.Option(help="Comma-separated adapted modules; default per family.")] = None,
+    num_labels: Annotated[int, typer.Option(help="Classes of the classification head.")] = 3,
+    as_json: AsJson = False,
+) -> None:
+    """Per adapted module its shape and r(d+k-r), the total, PEFT's trainable count and the memorisation bound,
+    from the model's configuration alone."""
+    from loradyn.models.registry import resolve_model
+    from loradyn.theory.capacity import adapter_capacity
+
+    if method != "lora":
+        raise ValueError(f"capacity is defined for method 'lora' (a rank-r update), not {method!r}")
+    capacity = adapter_capacity(
+        resolve_model(model).config, rank=rank, targets=_split_list(targets), num_labels=num_labels
+    )
+    _emit(capacity.to_dict(), as_json, _capacity_table)

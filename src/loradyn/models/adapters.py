@@ -46,7 +46,7 @@ def default_targets(model_type: str, method: Method) -> tuple[str, ...]:
     return tuple(targets)
 
 
-def _check_targets(model: nn.Module, targets: Sequence[str]) -> None:
+def check_targets(model: nn.Module, targets: Sequence[str]) -> None:
     names = [name for name, _ in model.named_modules()]
     absent = [t for t in targets if not any(name == t or name.endswith("." + t) for name in names)]
     if absent:
@@ -76,7 +76,7 @@ def apply_method(
         return model
     model_type = model.config.model_type
     targets = tuple(targets) if targets else default_targets(model_type, method)
-    _check_targets(model, targets)
+    check_targets(model, targets)
     if method == "lora":
         if rank <= 0:
             raise ValueError(f"LoRA rank must be a positive integer, got {rank}")

@@ -1,0 +1,1 @@
+"""The second study's theory as measurable tools: adapter capacity and memorisation."""

@@ -1,0 +1,59 @@
+"""Adapter capacity against hand-computed values for a BERT-style and a Llama-style configuration."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from transformers import LlamaConfig
+from typer.testing import CliRunner
+
+from loradyn.cli import app
+from loradyn.models.registry import resolve_model
+from loradyn.theory.capacity import adapter_capacity, rank_dof
+
+runner = CliRunner()
+
+
+def test_rank_dof_by_hand():
+    assert rank_dof(384, 384, 4) == 4 * (384 + 384 - 4)
+    assert rank_dof(576, 192, 16) == 16 * (576 + 192 - 16)
+    assert rank_dof(10, 3, 8) == 30  # a rank beyond min(d, k) frees the whole matrix
+
+
+def test_bert_style_minilm():
+    capacity = adapter_capacity(resolve_model("minilm").config, rank=4)
+    assert [(m.target, m.d_in, m.d_out, m.count) for m in capacity.modules] == [
+        ("query", 384, 384, 6),
+        ("value", 384, 384, 6),
+    ]
+    assert capacity.dof == 12 * 4 * (384 + 384 - 4) == 36_672
+    # LoRA A and B of every query/value (12 x 4 x 768) plus the 384 x 3 head and its bias: the engine's count too
+    assert capacity.trainable_params == 12 * 4 * 768 + 384 * 3 + 3 == 38_019
+
+
+def test_llama_style_config_with_grouped_query_attention():
+    config = LlamaConfig(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2
+    )
+    capacity = adapter_capacity(config, rank=8)
+    shapes = {m.target: (m.d_in, m.d_out, m.count) for m in capacity.modules}
+    assert shapes == {"q_proj": (64, 64, 2), "v_proj": (64, 32, 2)}
+    assert capacity.dof == 2 * (8 * (64 + 64 - 8) + 8 * (64 + 32 - 8)) == 3_328
+    assert capacity.trainable_params == 2 * (8 * (64 + 64) + 8 * (64 + 32)) + 64 * 3 == 3_776
+
+
+def test_capacity_command(tmp_path):
+    result = runner.invoke(app, ["theory", "capacity", "--model", "minilm", "--rank", "16", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["dof"] == 12 * 16 * (768 - 16)
+    table = runner.invoke(app, ["theory", "capacity", "--model", "minilm", "--rank", "4"])
+    assert table.exit_code == 0 and "36,672" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"), [(["--rank", "0"], "positive"), (["--targets", "q_proj"], "not in the model")]
+)
+def test_capacity_bad_input(args, message):
+    result = runner.invoke(app, ["theory", "capacity", "--model", "minilm", *args])
+    assert result.exit_code == 2 and message in result.stderr
