@@ -57,3 +57,35 @@ def test_capacity_command(tmp_path):
 def test_capacity_bad_input(args, message):
     result = runner.invoke(app, ["theory", "capacity", "--model", "minilm", *args])
     assert result.exit_code == 2 and message in result.stderr
+
+
+def test_memorisation_well_below_and_well_above_the_bound():
+    from loradyn.theory.memorisation import fitted_fraction
+
+    bound = rank_dof(4, 16, 2)  # d = 16, k = 4, r = 2: 36
+    assert fitted_fraction(bound // 4, d=16, k=4, rank=2, steps=800) == 1.0
+    assert fitted_fraction(8 * bound, d=16, k=4, rank=2, steps=800) < 0.6
+
+
+def test_memorisation_command_writes_table_figure_and_report(tmp_path):
+    args = [
+        "theory",
+        "memorisation",
+        "--out",
+        str(tmp_path),
+        "--ranks",
+        "1,2",
+        "--d",
+        "16",
+        "--k",
+        "4",
+        "--steps",
+        "300",
+    ]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert len(payload["curve"]) == 2 * 7
+    assert (tmp_path / "memorisation.png").stat().st_size > 10_000
+    report = (tmp_path / "theory.md").read_text()
+    assert "| 2 | 36 |" in report and "memorisation.png" in report

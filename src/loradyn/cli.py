@@ -19,7 +19,7 @@ from loradyn.data.noise import NOISE_KINDS, inject_noise
 from loradyn.data.standard import STANDARD, load_standard
 from loradyn.data.summary import summarize_annotated, summarize_standard
 from loradyn.errors import DataError
-from loradyn.io import write_json, write_jsonl
+from loradyn.io import write_atomic, write_json, write_jsonl
 
 app = typer.Typer(help="Per-example training dynamics in fine-tuning.", no_args_is_help=True)
 data_app = typer.Typer(help="Datasets and their annotations.", no_args_is_help=True)
@@ -408,3 +408,45 @@ def theory_capacity(
         resolve_model(model).config, rank=rank, targets=_split_list(targets), num_labels=num_labels
     )
     _emit(capacity.to_dict(), as_json, _capacity_table)
+
+
+@theory_app.command("memorisation")
+@reports_errors
+def theory_memorisation(
+    out: Annotated[Path, typer.Option(help="Folder for memorisation.csv, memorisation.png and theory.md.")] = Path(
+        "docs/results"
+    ),
+    ranks: Annotated[str, typer.Option(help="Comma-separated adapter ranks.")] = "1,2,4,8",
+    d: Annotated[int, typer.Option(help="Input dimension of the frozen base.")] = 64,
+    k: Annotated[int, typer.Option(help="Classes (output dimension).")] = 10,
+    steps: Annotated[int, typer.Option(help="Full-batch Adam steps per fit.")] = 1500,
+    seed: int = 0,
+    as_json: AsJson = False,
+) -> None:
+    """Fit random labels with a rank-r adapter on a frozen random linear base, for n around r(d+k-r)."""
+    from loradyn.theory.memorisation import memorisation_curve, plot_curve, transition_ratio
+    from loradyn.theory.report import write_theory_report
+
+    curve = memorisation_curve(ranks=[int(r) for r in _split_list(ranks)], d=d, k=k, steps=steps, seed=seed)
+    transition = transition_ratio(curve)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "memorisation.csv", lambda tmp: curve.to_csv(tmp, index=False))
+    write_atomic(out / "memorisation.png", lambda tmp: plot_curve(curve, tmp))
+    command = f"loradyn theory memorisation --out {out} --ranks {ranks} --d {d} --k {k} --steps {steps} --seed {seed}"
+    write_theory_report(out / "theory.md", curve, transition, command=command)
+    payload = {"curve": curve.to_dict("records"), "transition_ratio": transition.to_dict(), "written": str(out)}
+    _emit(payload, as_json, lambda p: _memorisation_table(curve, transition))
+
+
+def _memorisation_table(curve, transition) -> Table:
+    table = Table(title="fraction of random labels fitted, by n / r(d+k-r)", title_justify="left")
+    table.add_column("rank")
+    ratios = sorted(curve["ratio"].unique())
+    for ratio in ratios:
+        table.add_column(f"{ratio:g}", justify="right")
+    table.add_column("fits all up to", justify="right")
+    for rank, group in curve.groupby("rank"):
+        cells = [f"{v:.2f}" for v in group.sort_values("ratio")["fitted"]]
+        reach = transition[rank]
+        table.add_row(str(rank), *cells, "never" if reach != reach else f"{reach:g} x bound")
+    return table
