@@ -1,4 +1,6 @@
 import json
+import os
+import stat
 
 import numpy as np
 from typer.testing import CliRunner
@@ -72,6 +74,9 @@ def test_noise_inject_writes_a_noisy_copy_and_its_mask(data_dir, tmp_path):
     assert all(r["label"] == r["original_label"] for r in rows if not r["is_noisy"])
     assert json.loads((out / "noise.json").read_text())["transition"] == manifest["transition"]
     assert not list(out.glob(".*tmp"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((out / "noise.json").stat().st_mode) == 0o666 & ~umask  # not mkstemp's private 0600
 
 
 def test_demo_summarises_a_finished_run(data_dir, tmp_path):

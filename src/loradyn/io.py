@@ -12,6 +12,9 @@ from typing import Any
 
 from loradyn.errors import DataError
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, Any]]]:
     """Read a JSON-lines file into ``(line_number, record)`` pairs, skipping blank lines.
@@ -60,6 +63,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes the file private; the result gets the usual mode
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
