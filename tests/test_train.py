@@ -150,3 +150,12 @@ def test_noisy_training_recorded_against_both_label_sets(data_dir, tmp_path):
     probs = np.stack(original["probs"].to_numpy())
     np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-5)
     np.testing.assert_allclose(probs[np.arange(len(probs)), original["label"]], original["p_gold"], atol=1e-6)
+
+
+def test_every_seed_of_a_condition_tracks_the_same_items(data_dir):
+    from loradyn.train.rundata import build_run_data
+
+    a, b = (build_run_data(small(data_dir, seed=s)) for s in (42, 123))
+    assert set(a.train.ids[a.tracked]) == set(b.train.ids[b.tracked])
+    assert set(a.validation.ids) == set(b.validation.ids)
+    assert set(a.train.ids) != set(b.train.ids)  # the bulk sample is the seed's own

@@ -15,6 +15,11 @@ from loradyn.data.standard import STANDARD, load_standard
 from loradyn.errors import DataError
 from loradyn.train.config import RunConfig
 
+#: Seed of the tracked and validation subsets (``n_tracked``, ``n_validation``): fixed, so that every seed of a
+#: ChaosNLI condition tracks the same items and its statistics can be aggregated. (For a standard dataset the
+#: tracked items are drawn from the seed's own training sample.)
+SUBSET_SEED = 42
+
 #: The held-out split a standard dataset validates on.
 VALIDATION_SPLIT = {"snli": "validation", "mnli": "validation_matched", "ag-news": "test"}
 
@@ -48,7 +53,7 @@ def build_run_data(config: RunConfig) -> RunData:
         bulk = load_standard(config.bulk, "train", data_dir=config.data_dir)
         composition = compose(chaos, bulk, n_bulk=config.n_bulk, seed=config.seed)
         tracked_ids = np.asarray(composition.tracked_ids)[
-            _sample(len(composition.tracked_ids), config.n_tracked, config.seed, "n_tracked")
+            _sample(len(composition.tracked_ids), config.n_tracked, SUBSET_SEED, "n_tracked")
         ]
         frame = composition.train.frame
         keep = (frame["origin"] == "bulk") | frame["example_id"].isin(tracked_ids)
@@ -59,12 +64,12 @@ def build_run_data(config: RunConfig) -> RunData:
         full = load_standard(config.dataset, "train", data_dir=config.data_dir)
         train = full.take(_sample(len(full), config.n_bulk, config.seed, "n_bulk"))
         train.frame["origin"] = "bulk"
-        tracked_ids = train.ids[_sample(len(train), config.n_tracked, config.seed, "n_tracked")]
+        tracked_ids = train.ids[_sample(len(train), config.n_tracked, SUBSET_SEED, "n_tracked")]
         validation = load_standard(config.dataset, VALIDATION_SPLIT[config.dataset], data_dir=config.data_dir)
         annotations = None
     else:
         raise ValueError(f"dataset must be one of {[*CHAOSNLI_NAMES, *STANDARD]}, got {config.dataset!r}")
-    validation = validation.take(_sample(len(validation), config.n_validation, config.seed, "n_validation"))
+    validation = validation.take(_sample(len(validation), config.n_validation, SUBSET_SEED, "n_validation"))
 
     original = train.labels
     is_noisy = np.zeros(len(train), dtype=bool)
