@@ -89,3 +89,31 @@ def test_memorisation_command_writes_table_figure_and_report(tmp_path):
     assert (tmp_path / "memorisation.png").stat().st_size > 10_000
     report = (tmp_path / "theory.md").read_text()
     assert "| 2 | 36 |" in report and "memorisation.png" in report
+
+
+def test_best_rank_on_a_hand_made_grid():
+    import pandas as pd
+
+    from loradyn.theory.optimal_rank import best_rank
+
+    grid = pd.DataFrame(
+        {"rank": [1, 4, 16] * 2, "noise_rate": [0.0] * 3 + [0.4] * 3, "accuracy": [0.5, 0.7, 0.8, 0.5, 0.6, 0.6]}
+    )
+    assert best_rank(grid).to_dict() == {0.0: 16, 0.4: 4}  # a tie goes to the lower rank
+
+
+def test_optimal_rank_command_and_the_combined_report(tmp_path):
+    common = ["--out", str(tmp_path), "--steps", "200"]
+    assert (
+        runner.invoke(app, ["theory", "memorisation", *common, "--ranks", "2", "--d", "16", "--k", "4"]).exit_code == 0
+    )
+    args = ["theory", "optimal-rank", *common, "--ranks", "1,8", "--noise-rates", "0,0.5", "--n", "200", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert len(payload["grid"]) == 4 and set(payload["best_rank"]) == {"0.0", "0.5"}
+    assert all(0 <= row["accuracy"] <= 1 for row in payload["grid"])
+    report = (tmp_path / "theory.md").read_text()
+    assert "## Memorisation by a rank-r adapter" in report and "## The optimal rank under label noise" in report
+    assert "optimal_rank.png" in report and (tmp_path / "optimal_rank.png").is_file()
+    assert "--noise-rates 0,0.5" in report

@@ -19,7 +19,7 @@ from loradyn.data.noise import NOISE_KINDS, inject_noise
 from loradyn.data.standard import STANDARD, load_standard
 from loradyn.data.summary import summarize_annotated, summarize_standard
 from loradyn.errors import DataError
-from loradyn.io import write_atomic, write_json, write_jsonl
+from loradyn.io import write_json, write_jsonl
 
 app = typer.Typer(help="Per-example training dynamics in fine-tuning.", no_args_is_help=True)
 data_app = typer.Typer(help="Datasets and their annotations.", no_args_is_help=True)
@@ -425,15 +425,12 @@ def theory_memorisation(
 ) -> None:
     """Fit random labels with a rank-r adapter on a frozen random linear base, for n around r(d+k-r)."""
     from loradyn.theory.memorisation import memorisation_curve, plot_curve, transition_ratio
-    from loradyn.theory.report import write_theory_report
+    from loradyn.theory.report import save_experiment
 
     curve = memorisation_curve(ranks=[int(r) for r in _split_list(ranks)], d=d, k=k, steps=steps, seed=seed)
     transition = transition_ratio(curve)
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "memorisation.csv", lambda tmp: curve.to_csv(tmp, index=False))
-    write_atomic(out / "memorisation.png", lambda tmp: plot_curve(curve, tmp))
     command = f"loradyn theory memorisation --out {out} --ranks {ranks} --d {d} --k {k} --steps {steps} --seed {seed}"
-    write_theory_report(out / "theory.md", curve, transition, command=command)
+    save_experiment(out, "memorisation", curve, plot_curve, command=command)
     payload = {"curve": curve.to_dict("records"), "transition_ratio": transition.to_dict(), "written": str(out)}
     _emit(payload, as_json, lambda p: _memorisation_table(curve, transition))
 
@@ -450,3 +447,44 @@ def _memorisation_table(curve, transition) -> Table:
         reach = transition[rank]
         table.add_row(str(rank), *cells, "never" if reach != reach else f"{reach:g} x bound")
     return table
+
+
+@theory_app.command("optimal-rank")
+@reports_errors
+def theory_optimal_rank(
+    out: Annotated[Path, typer.Option(help="Folder for optimal_rank.csv/.png and theory.md.")] = Path("docs/results"),
+    ranks: Annotated[str, typer.Option(help="Comma-separated student ranks.")] = "1,2,4,8,16,32",
+    noise_rates: Annotated[str, typer.Option(help="Comma-separated symmetric noise rates.")] = "0,0.2,0.4,0.6",
+    n: Annotated[int, typer.Option(help="Training examples.")] = 1000,
+    true_rank: Annotated[int, typer.Option(help="Rank of the teacher's shift.")] = 4,
+    steps: Annotated[int, typer.Option(help="Full-batch Adam steps per student.")] = 1500,
+    seed: int = 0,
+    as_json: AsJson = False,
+) -> None:
+    """Clean test accuracy of rank-r students trained on noisy labels, and the best rank per noise rate."""
+    from loradyn.theory.optimal_rank import best_rank, optimal_rank_grid, plot_grid
+    from loradyn.theory.report import save_experiment
+
+    grid = optimal_rank_grid(
+        ranks=[int(r) for r in _split_list(ranks)],
+        noise_rates=[float(r) for r in _split_list(noise_rates)],
+        n=n,
+        true_rank=true_rank,
+        steps=steps,
+        seed=seed,
+    )
+    command = (
+        f"loradyn theory optimal-rank --out {out} --ranks {ranks} --noise-rates {noise_rates} --n {n} "
+        f"--true-rank {true_rank} --steps {steps} --seed {seed}"
+    )
+    save_experiment(out, "optimal_rank", grid, plot_grid, command=command)
+    best = best_rank(grid)
+    payload = {"grid": grid.to_dict("records"), "best_rank": {str(k): int(v) for k, v in best.items()}}
+    table = Table(title="clean accuracy by rank (rows) and noise rate (columns)", title_justify="left")
+    pivot = grid.pivot(index="rank", columns="noise_rate", values="accuracy")
+    table.add_column("rank")
+    for rate in pivot.columns:
+        table.add_column(f"{rate:g}", justify="right")
+    for rank, row in pivot.iterrows():
+        table.add_row(str(rank), *(f"{v:.3f}" + (" *" if best[rate] == rank else "") for rate, v in row.items()))
+    _emit(payload, as_json, lambda p: table)

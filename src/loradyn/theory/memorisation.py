@@ -86,6 +86,3 @@ def plot_curve(curve: pd.DataFrame, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120, format="png")
     plt.close(fig)
-
-
-__all__ = ["fitted_fraction", "memorisation_curve", "plot_curve", "transition_ratio"]
