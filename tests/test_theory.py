@@ -117,3 +117,38 @@ def test_optimal_rank_command_and_the_combined_report(tmp_path):
     assert "## Memorisation by a rank-r adapter" in report and "## The optimal rank under label noise" in report
     assert "optimal_rank.png" in report and (tmp_path / "optimal_rank.png").is_file()
     assert "--noise-rates 0,0.5" in report
+
+
+def test_temporal_separation_and_real_rank_from_recorded_runs(data_dir, tmp_path):
+    import numpy as np
+    import pandas as pd
+    from test_train import small
+
+    from loradyn.store import read_dynamics
+    from loradyn.theory.separation import learning_steps, separation_table
+    from loradyn.train.runner import train
+
+    runs = []
+    for rank in (2, 8):
+        out = tmp_path / f"r{rank}"
+        train(small(data_dir, rank=rank, noise_rate=0.3, record_labels="both"), out, show_progress=False)
+        runs.append(out)
+    steps = learning_steps(runs[0]).set_index("example_id")
+    probes = read_dynamics(runs[0], mode="probe").query("target == 'noisy'")
+    for example_id, trajectory in probes.sort_values("step").groupby("example_id"):
+        expected = np.nan  # by hand: the earliest step after which p(trained label) > 0.5 at every probe
+        for step, p in zip(trajectory["step"][::-1], trajectory["p_gold"][::-1], strict=True):
+            if p <= 0.5:
+                break
+            expected = step
+        np.testing.assert_equal(steps.loc[example_id, "learned_step"], expected)
+    steps = steps.reset_index()
+    examples = pd.read_parquet(runs[0] / "examples.parquet").set_index("example_id")
+    assert steps["is_noisy"].sum() == examples.loc[steps["example_id"], "is_noisy"].sum()
+    table = separation_table(runs)
+    assert table["rank"].tolist() == [2, 8] and (table["n_clean"] + table["n_noisy"] == 32).all()
+    result = runner.invoke(app, ["theory", "runs", *map(str, runs), "--out", str(tmp_path / "results"), "--json"])
+    assert result.exit_code == 0, result.output
+    report = (tmp_path / "results" / "theory.md").read_text()
+    assert "## Temporal separation" in report and "## The optimal rank on real data" in report
+    assert (tmp_path / "results" / "separation.png").is_file()

@@ -488,3 +488,38 @@ def theory_optimal_rank(
     for rank, row in pivot.iterrows():
         table.add_row(str(rank), *(f"{v:.3f}" + (" *" if best[rate] == rank else "") for rate, v in row.items()))
     _emit(payload, as_json, lambda p: table)
+
+
+@theory_app.command("runs")
+@reports_errors
+def theory_runs(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Runs of one setting at several ranks and noise rates.")],
+    out: Annotated[Path, typer.Option(help="Folder for real_rank.*, separation.* and theory.md.")] = Path(
+        "docs/results"
+    ),
+    as_json: AsJson = False,
+) -> None:
+    """From recorded runs: clean accuracy by rank and noise rate, and the temporal separation of clean and noisy
+    examples (first-learned steps) in the runs trained on noisy labels."""
+    from functools import partial
+
+    from loradyn.theory.optimal_rank import plot_grid
+    from loradyn.theory.report import save_experiment
+    from loradyn.theory.separation import learning_steps, plot_separation, rank_accuracy, separation_table
+
+    command = "loradyn theory runs " + " ".join(str(d) for d in run_dirs) + f" --out {out}"
+    accuracy = rank_accuracy(run_dirs)
+    save_experiment(out, "real_rank", accuracy, plot_grid, command=command)
+    separation = separation_table(run_dirs)
+    payload = {"accuracy": accuracy.to_dict("records"), "separation": separation.to_dict("records")}
+    if len(separation):
+        steps = {d.name: learning_steps(d) for d in run_dirs if d.name in set(separation["run"])}
+        save_experiment(out, "separation", separation, partial(plot_separation, steps=steps), command=command)
+    table = Table(title="temporal separation (median first-learned step)", title_justify="left")
+    for column in ("run", "rank", "clean", "noisy", "gap", "p (noisy later)"):
+        table.add_column(column, justify="left" if column == "run" else "right")
+    for r in separation.itertuples():
+        table.add_row(
+            r.run, str(r.rank), f"{r.median_clean:g}", f"{r.median_noisy:g}", f"{r.gap:g}", f"{r.p_later:.2g}"
+        )
+    _emit(payload, as_json, lambda p: table)

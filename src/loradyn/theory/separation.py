@@ -1,0 +1,111 @@
+"""From recorded runs with injected noise: clean examples are learned early, noisy ones late (temporal
+separation), and how clean accuracy varies with the adapter rank on real data."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from loradyn.metrics.curves import checkpoint_matrices, first_learned
+from loradyn.store import read_dynamics
+
+
+def _config(run_dir: Path) -> dict:
+    return json.loads((run_dir / "run.json").read_text())
+
+
+def learning_steps(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """Per tracked example: ``is_noisy`` and the step from which it stays learned against the label it was
+    trained on (p > 0.5 of the noisy label, from probe rows); NaN if never."""
+    run_dir = Path(run_dir)
+    probes = read_dynamics(run_dir, mode="probe")
+    probes = probes[probes["target"] == "noisy"]
+    if probes.empty:
+        raise ValueError(f"{run_dir}: no probe rows against the noisy labels; train with noise and record_labels=both")
+    ids, steps, (p_gold,) = checkpoint_matrices(probes, ("p_gold",))
+    index = first_learned(p_gold)
+    examples = pd.read_parquet(run_dir / "examples.parquet").set_index("example_id")
+    return pd.DataFrame(
+        {
+            "example_id": ids,
+            "is_noisy": examples.loc[ids, "is_noisy"].to_numpy(),
+            "learned_step": np.where(index >= 0, steps[np.maximum(index, 0)], np.nan),
+        }
+    )
+
+
+def separation_table(run_dirs: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
+    """Per noisy run: median first-learned step of clean and of noisy examples (never-learned items count as
+    learned after the last step), the gap, the share never learned, and a one-sided Mann-Whitney U p-value that
+    noisy items are learned later."""
+    rows = []
+    for run_dir in map(Path, run_dirs):
+        config = _config(run_dir)["config"]
+        if config["noise_rate"] == 0:
+            continue
+        steps = learning_steps(run_dir)
+        last = _config(run_dir)["progress"]["step"] + 1
+        filled = steps["learned_step"].fillna(last)
+        clean, noisy = filled[~steps["is_noisy"]], filled[steps["is_noisy"]]
+        rows.append(
+            {
+                "run": run_dir.name,
+                "rank": config["rank"],
+                "noise_rate": config["noise_rate"],
+                "n_clean": len(clean),
+                "n_noisy": len(noisy),
+                "median_clean": float(clean.median()),
+                "median_noisy": float(noisy.median()),
+                "gap": float(noisy.median() - clean.median()),
+                "never_clean": float(steps.loc[~steps["is_noisy"], "learned_step"].isna().mean()),
+                "never_noisy": float(steps.loc[steps["is_noisy"], "learned_step"].isna().mean()),
+                "p_later": float(stats.mannwhitneyu(noisy, clean, alternative="greater").pvalue),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("rank").reset_index(drop=True)
+
+
+def rank_accuracy(run_dirs: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
+    """Final validation accuracy (clean labels) of each run, by rank and noise rate."""
+    rows = []
+    for run_dir in map(Path, run_dirs):
+        run = _config(run_dir)
+        rows.append(
+            {
+                "run": run_dir.name,
+                "rank": run["config"]["rank"],
+                "noise_rate": run["config"]["noise_rate"],
+                "accuracy": run["val_accuracy_per_epoch"][-1],
+            }
+        )
+    return pd.DataFrame(rows).sort_values(["noise_rate", "rank"]).reset_index(drop=True)
+
+
+def plot_separation(table: pd.DataFrame, path, *, steps: dict[str, pd.DataFrame]) -> None:
+    """Share of examples learned by each step, clean (solid) and noisy (dashed), one colour per run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for row in table.itertuples():
+        s = steps[row.run]
+        grid = np.unique(s["learned_step"].dropna())
+        for noisy, style in ((False, "-"), (True, "--")):
+            learned = s.loc[s["is_noisy"] == noisy, "learned_step"]
+            share = [(learned <= g).mean() for g in grid]
+            label = f"r = {row.rank}, {'noisy' if noisy else 'clean'}"
+            ax.plot(grid, share, style, color=f"C{row.Index}", label=label)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("share learned (against the trained label)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, format="png")
+    plt.close(fig)
