@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from loradyn.theory.capacity import rank_dof
+from loradyn.theory.figures import figure
 
 
 def fitted_fraction(
@@ -68,21 +69,13 @@ def transition_ratio(curve: pd.DataFrame, *, level: float = 0.99) -> pd.Series:
 
 def plot_curve(curve: pd.DataFrame, path) -> None:
     """Fitted fraction against n / r(d + k - r), one line per rank, the bound at 1."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for rank, group in curve.groupby("rank"):
-        ax.plot(group["ratio"], group["fitted"], marker="o", label=f"r = {rank} (bound {group['bound'].iloc[0]:,})")
-    ax.axvline(1, color="black", linestyle="--", linewidth=1, label="n = r(d + k - r)")
-    ax.axhline(curve["chance"].iloc[0], color="grey", linestyle=":", linewidth=1, label="chance")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("sample size n / r(d + k - r)")
-    ax.set_ylabel("fraction of random labels fitted")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120, format="png")
-    plt.close(fig)
+    with figure(path) as ax:
+        for rank, group in curve.groupby("rank"):
+            ax.plot(group["ratio"], group["fitted"], marker="o", label=f"r = {rank} (bound {group['bound'].iloc[0]:,})")
+        ax.axvline(1, color="black", linestyle="--", linewidth=1, label="n = r(d + k - r)")
+        ax.axhline(curve["chance"].iloc[0], color="grey", linestyle=":", linewidth=1, label="chance")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("sample size n / r(d + k - r)")
+        ax.set_ylabel("fraction of random labels fitted")
+        ax.set_ylim(0, 1.05)
+        ax.legend(fontsize=8)

@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from loradyn.data.noise import inject_noise
+from loradyn.theory.figures import figure
 
 
 def _teacher(n: int, *, d: int, k: int, true_rank: int, generator: torch.Generator):
@@ -83,21 +84,13 @@ def best_rank(grid: pd.DataFrame) -> pd.Series:
 
 def plot_grid(grid: pd.DataFrame, path) -> None:
     """Clean accuracy against rank, one line per noise rate, the best rank of each marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     best = best_rank(grid)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for rate, group in grid.groupby("noise_rate"):
-        line = ax.plot(group["rank"], group["accuracy"], marker="o", label=f"noise {rate:g}")[0]
-        top = group[group["rank"] == best[rate]]
-        ax.plot(top["rank"], top["accuracy"], marker="*", markersize=14, color=line.get_color())
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("adapter rank r")
-    ax.set_ylabel("clean test accuracy")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120, format="png")
-    plt.close(fig)
+    with figure(path) as ax:
+        for rate, group in grid.groupby("noise_rate"):
+            line = ax.plot(group["rank"], group["accuracy"], marker="o", label=f"noise {rate:g}")[0]
+            top = group[group["rank"] == best[rate]]
+            ax.plot(top["rank"], top["accuracy"], marker="*", markersize=14, color=line.get_color())
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("adapter rank r")
+        ax.set_ylabel("clean test accuracy")
+        ax.legend(fontsize=8)

@@ -70,14 +70,20 @@ r(d + k - r). A rank-1 update does not reach its bound at all.
 """
 
 
-def _optimal_rank(folder: Path) -> str:
-    from loradyn.theory.optimal_rank import best_rank
-
-    grid = pd.read_csv(folder / "optimal_rank.csv")
+def _accuracy_table(grid: pd.DataFrame) -> tuple[str, str, list[str]]:
+    """Markdown header, rule and rows of accuracy by rank (rows) and noise rate (columns)."""
     table = grid.pivot(index="rank", columns="noise_rate", values="accuracy")
     header = "| rank | " + " | ".join(f"noise {r:g}" for r in table.columns) + " |"
     rule = "|---|" + "---|" * len(table.columns)
     rows = [f"| {rank} | " + " | ".join(f"{v:.3f}" for v in row) + " |" for rank, row in table.iterrows()]
+    return header, rule, rows
+
+
+def _optimal_rank(folder: Path) -> str:
+    from loradyn.theory.optimal_rank import best_rank
+
+    grid = pd.read_csv(folder / "optimal_rank.csv")
+    header, rule, rows = _accuracy_table(grid)
     best = best_rank(grid)
     falls = bool((best.diff().dropna() <= 0).all())
     strictly = bool(best.iloc[-1] < best.iloc[0])
@@ -104,10 +110,7 @@ def _real_rank(folder: Path) -> str:
     from loradyn.theory.optimal_rank import best_rank
 
     grid = pd.read_csv(folder / "real_rank.csv")
-    table = grid.pivot(index="rank", columns="noise_rate", values="accuracy")
-    header = "| rank | " + " | ".join(f"noise {r:g}" for r in table.columns) + " |"
-    rule = "|---|" + "---|" * len(table.columns)
-    rows = [f"| {rank} | " + " | ".join(f"{v:.3f}" for v in row) + " |" for rank, row in table.iterrows()]
+    header, rule, rows = _accuracy_table(grid)
     best = best_rank(grid)
     return f"""## The optimal rank on real data (AG News, minilm, LoRA)
 

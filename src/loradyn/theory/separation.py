@@ -14,6 +14,7 @@ from scipy import stats
 
 from loradyn.metrics.curves import checkpoint_matrices, first_learned
 from loradyn.store import read_dynamics
+from loradyn.theory.figures import figure
 
 
 def _config(run_dir: Path) -> dict:
@@ -89,23 +90,15 @@ def rank_accuracy(run_dirs: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
 
 def plot_separation(table: pd.DataFrame, path, *, steps: dict[str, pd.DataFrame]) -> None:
     """Share of examples learned by each step, clean (solid) and noisy (dashed), one colour per run."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for row in table.itertuples():
-        s = steps[row.run]
-        grid = np.unique(s["learned_step"].dropna())
-        for noisy, style in ((False, "-"), (True, "--")):
-            learned = s.loc[s["is_noisy"] == noisy, "learned_step"]
-            share = [(learned <= g).mean() for g in grid]
-            label = f"r = {row.rank}, {'noisy' if noisy else 'clean'}"
-            ax.plot(grid, share, style, color=f"C{row.Index}", label=label)
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("share learned (against the trained label)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120, format="png")
-    plt.close(fig)
+    with figure(path) as ax:
+        for row in table.itertuples():
+            s = steps[row.run]
+            grid = np.unique(s["learned_step"].dropna())
+            for noisy, style in ((False, "-"), (True, "--")):
+                learned = s.loc[s["is_noisy"] == noisy, "learned_step"]
+                share = [(learned <= g).mean() for g in grid]
+                label = f"r = {row.rank}, {'noisy' if noisy else 'clean'}"
+                ax.plot(grid, share, style, color=f"C{row.Index}", label=label)
+        ax.set_xlabel("optimizer step")
+        ax.set_ylabel("share learned (against the trained label)")
+        ax.legend(fontsize=7)
