@@ -40,7 +40,7 @@ def time_steps(run: Run, n_steps: int, warmup: int = 3) -> tuple[float, int, int
     batches = epoch_batches(
         run.train_set.lengths, batch_size=config.batch_size, seed=0, epoch=0, group_by_length=config.group_by_length
     )
-    progress = RunProgress(seconds={"train": 0.0, "probe": 0.0, "inline": 0.0})
+    progress = RunProgress()
     run.model.train()
     for batch in batches[:warmup]:
         run._train_step(batch, progress, 0)
@@ -67,7 +67,7 @@ def step_flops(run: Run) -> int:
         run.train_set.lengths, batch_size=run.config.batch_size, seed=0, epoch=0, group_by_length=True
     )[0]
     with FlopCounterMode(display=False) as counter:
-        run._train_step(batch, RunProgress(seconds={"train": 0.0, "probe": 0.0, "inline": 0.0}), 0)
+        run._train_step(batch, RunProgress(), 0)
     run.recorder.take()
     return counter.get_total_flops(), len(batch)
 

@@ -252,35 +252,21 @@ def train_command(
 
 def _dynamics_payload(out: Path) -> dict[str, Any]:
     """Per entropy category: loss at the first and last probe, AULC, share un-learning; and rho(AULC, entropy)."""
-    import pandas as pd
-
-    from loradyn.metrics.curves import aulc, delta_loss, loss_matrix
+    from loradyn.analyze import example_metrics
     from loradyn.stats.correlation import spearman_ci
-    from loradyn.store import read_dynamics
 
-    probes = read_dynamics(out, mode="probe")
-    ids, _, losses = loss_matrix(probes[probes["target"] == "original"])
-    examples = pd.read_parquet(out / "examples.parquet").set_index("example_id").loc[ids]
-    per_item = pd.DataFrame(
-        {
-            "category": examples["category"].to_numpy(),
-            "first": losses[:, 0],
-            "last": losses[:, -1],
-            "aulc": aulc(losses),
-            "unlearned": delta_loss(losses) > 0,
-        }
-    )
-    rho = spearman_ci(per_item["aulc"].to_numpy(), examples["entropy"].to_numpy())
+    metrics, _ = example_metrics(out)
+    per_item = metrics.assign(first=metrics["final_loss"] - metrics["delta_loss"], unlearned=metrics["delta_loss"] > 0)
     categories = per_item.groupby("category").agg(
         n=("aulc", "size"),
         first=("first", "mean"),
-        last=("last", "mean"),
+        last=("final_loss", "mean"),
         aulc=("aulc", "mean"),
         unlearned=("unlearned", "mean"),
     )
     return {
         "categories": categories.reindex(["clean", "ambiguous", "contested"]).reset_index().to_dict("records"),
-        "spearman_aulc_entropy": rho.to_dict(),
+        "spearman_aulc_entropy": spearman_ci(metrics["aulc"].to_numpy(), metrics["entropy"].to_numpy()).to_dict(),
     }
 
 

@@ -14,7 +14,7 @@ import platform
 import shutil
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,8 @@ class RunProgress:
     batch: int = 0  # next batch within the epoch
     checkpoint: int = 0  # probes taken
     part: int = 0  # parts written
-    val_accuracy: list[float] | None = None
-    seconds: dict[str, float] | None = None
+    val_accuracy: list[float] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=lambda: {"train": 0.0, "probe": 0.0, "inline": 0.0})
 
 
 def _versions() -> dict[str, str]:
@@ -348,7 +348,7 @@ class Run:
                 shutil.rmtree(self.store.parts, ignore_errors=True)
                 self.dir.mkdir(parents=True, exist_ok=True)
                 write_atomic(self.dir / "examples.parquet", lambda tmp: self._example_table().to_parquet(tmp))
-            progress = RunProgress(val_accuracy=[], seconds={"train": 0.0, "probe": 0.0, "inline": 0.0})
+            progress = RunProgress()
             self._write_run_json("running", progress)
             self._checkpoint(progress)  # the probe at step 0
         bar = Progress(
