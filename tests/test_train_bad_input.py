@@ -24,7 +24,7 @@ SMOKE = "configs/smoke.yaml"
         (["precision=fp16"], "fp16' needs a CUDA device"),
         (["tracked_ids=[4718146904.jpg#2r1n, not-an-id]"], "tracked id(s) are not training examples"),
         (["n_tracked=5000"], "n_tracked=5000 but only 1211 are available"),
-        (["batch_size=30", "grad_accum=4"], "must be a multiple of grad_accum"),
+        (["batch_size=3", "grad_accum=4"], "grad_accum 4 exceeds batch_size 3"),
         (["colour=blue"], "unknown field(s) colour"),
     ],
 )

@@ -73,24 +73,29 @@ def runner_up_label(counts: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.argmax(counts, axis=1)
 
 
-def entropy_category(entropy: np.ndarray, *, thresholds: tuple[float, float] = CATEGORY_THRESHOLDS) -> np.ndarray:
-    """Map entropies (nats) to ``"clean"``, ``"ambiguous"`` or ``"contested"``, shape ``(N,)``.
-
-    The default thresholds are the first study's (0.4 and 0.7 nats); an item exactly on a threshold goes up.
-    """
+def category_code(entropy: np.ndarray, *, thresholds: tuple[float, float] = CATEGORY_THRESHOLDS) -> np.ndarray:
+    """Integer entropy categories, shape ``(N,)``: 0 clean (H < low), 1 ambiguous, 2 contested (H >= high), as the
+    first study's ``np.digitize(entropy, [0.4, 0.7])``; an item exactly on a threshold goes up."""
     low, high = thresholds
     if not low < high:
         raise ValueError(f"thresholds must be increasing, got {thresholds}")
-    index = np.searchsorted(np.asarray([low, high]), np.asarray(entropy, dtype=float), side="right")
-    return np.asarray(CATEGORIES, dtype=object)[index]
+    return np.searchsorted(np.asarray([low, high]), np.asarray(entropy, dtype=float), side="right")
+
+
+def entropy_category(entropy: np.ndarray, *, thresholds: tuple[float, float] = CATEGORY_THRESHOLDS) -> np.ndarray:
+    """Map entropies (nats) to ``"clean"``, ``"ambiguous"`` or ``"contested"``, shape ``(N,)`` (see
+    `category_code`; the default thresholds are the first study's, 0.4 and 0.7 nats)."""
+    return np.asarray(CATEGORIES, dtype=object)[category_code(entropy, thresholds=thresholds)]
 
 
 def stratified_split(strata: np.ndarray, *, test_size: float = 0.2, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
     """Split item positions into train and held-out parts, stratified by ``strata``.
 
     The first study's split: scikit-learn ``StratifiedShuffleSplit`` with one split, ``test_size=0.2`` and
-    ``random_state=42`` over the entropy categories, giving 1,211/303 ChaosNLI-SNLI and 1,279/320 ChaosNLI-MNLI
-    items. Returns sorted position arrays ``(train, test)``.
+    ``random_state=42`` over the *integer* category codes (`category_code`; string names sort differently and give
+    another split), giving 1,211/303 ChaosNLI-SNLI and 1,279/320 ChaosNLI-MNLI items. Returns ``(train, test)``
+    position arrays in the order scikit-learn gives them, which is the first study's tracked order (its noise
+    injection draws from it).
     """
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must be in (0, 1), got {test_size}")
@@ -101,5 +106,4 @@ def stratified_split(strata: np.ndarray, *, test_size: float = 0.2, seed: int = 
             f"a stratified split needs at least 2 items per stratum; {values[sizes.argmin()]!r} has {sizes.min()}"
         )
     splitter = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
-    train, test = next(splitter.split(np.zeros(len(strata)), strata))
-    return np.sort(train), np.sort(test)
+    return next(splitter.split(np.zeros(len(strata)), strata))

@@ -1,7 +1,8 @@
 """The first study's training-set composition: bulk items plus the ChaosNLI training part.
 
-The training set is a seeded random sample of ``n_bulk`` items from a standard train split (the paper: 20,000)
-plus the ChaosNLI training part labelled by its majority vote; the tracked set (whose dynamics are recorded) is
+The training set is a seeded random sample of ``n_bulk`` items from a standard train split of the same task (the
+paper: 20,000, drawn once with seed 42 for every run seed) plus the ChaosNLI training part labelled by its
+majority vote; the tracked set (whose dynamics are recorded) is
 that ChaosNLI training part, and the ChaosNLI held-out part is the validation set.
 """
 
@@ -44,9 +45,11 @@ def compose(
     """Compose a study-1 training set from ChaosNLI items (``chaos``) and a standard train split (``bulk``).
 
     ``n_bulk`` defaults to the paper's 20,000; it may be smaller, and it may not exceed the bulk items on hand.
-    Bulk pairs whose text equals a ChaosNLI item's are removed before sampling, so no tracked item is seen twice.
-    ``seed`` draws the bulk sample; the 80/20 split of ``chaos`` is the paper's (`Examples.split` with
-    ``split_seed=42``) whatever the run's seed, so every seed of a condition tracks the same items.
+    ``seed`` draws the bulk sample as the first study does, ``RandomState(seed).choice(N, n_bulk, replace=False)``
+    sorted (the study used 42 for every run seed, so seeds differ in training noise only). Bulk pairs whose text
+    equals a ChaosNLI item's are removed first, so no tracked item is seen twice; ChaosNLI comes from the dev sets,
+    so on the real data this removes nothing and the draw is the study's. The 80/20 split of ``chaos`` is the
+    paper's (`Examples.split` with ``split_seed=42``), and the tracked items keep its order.
     """
     if chaos.task != bulk.task:
         raise ValueError(f"{chaos.name} and {bulk.name} are different tasks: {chaos.task.name} vs {bulk.task.name}")
@@ -57,7 +60,7 @@ def compose(
         raise ValueError(
             f"n_bulk={n_bulk} but {bulk.name} has {len(fresh)} usable items; pass n_bulk between 0 and {len(fresh)}"
         )
-    sample = np.sort(np.random.default_rng(seed).choice(fresh, size=n_bulk, replace=False))
+    sample = fresh[np.sort(np.random.RandomState(seed).choice(len(fresh), size=n_bulk, replace=False))]
     tracked, held_out = chaos.split(test_size=test_size, seed=split_seed)
     columns = ["example_id", *fields, "label"]
     train = pd.concat(

@@ -96,8 +96,8 @@ class Examples:
         return table
 
     def split(self, *, test_size: float = 0.2, seed: int = 42) -> tuple[Examples, Examples]:
-        """The first study's 80/20 split, stratified by entropy category (see `annotations.stratified_split`)."""
-        train, test = ann.stratified_split(
-            self.annotation_table()["category"].to_numpy(), test_size=test_size, seed=seed
-        )
+        """The first study's 80/20 split, stratified by entropy category code (see `annotations.stratified_split`),
+        in the first study's order."""
+        codes = ann.category_code(ann.annotation_entropy(self.counts))
+        train, test = ann.stratified_split(codes, test_size=test_size, seed=seed)
         return self.take(train, name=f"{self.name}/train"), self.take(test, name=f"{self.name}/held_out")

@@ -1,7 +1,7 @@
-"""Seeded label-noise injection: symmetric, asymmetric (a class-to-class map) and human-like.
+"""Seeded label-noise injection: symmetric, asymmetric (a class-to-class map) and human-like over a whole set
+(`inject_noise`), and the first study's flips of clean items (`clean_item_noise`).
 
-Exactly ``round(rate * N)`` labels are flipped, chosen uniformly at random without replacement, and a flipped
-label never equals the original.
+A flipped label never equals the original.
 """
 
 from __future__ import annotations
@@ -106,6 +106,54 @@ def inject_noise(
     is_noisy = np.zeros(len(labels), dtype=bool)
     is_noisy[flipped] = True
     return NoisyLabels(noisy, is_noisy, _transition(labels, noisy, k))
+
+
+#: The first study's noise conditions, in the order it ran them from one ``RandomState(seed)`` stream per seed.
+STUDY1_NOISE_RATES = (0.3, 0.6)
+
+
+def clean_item_noise(
+    labels: np.ndarray,
+    entropy: np.ndarray,
+    *,
+    rate: float,
+    n_classes: int,
+    seed: int,
+    clean_below: float = 0.4,
+) -> NoisyLabels:
+    """The first study's noise injection: flip ``int(rate * n_clean)`` of the clean items (entropy below
+    ``clean_below`` nats) to a uniformly drawn other class; the other items keep their labels.
+
+    ``labels`` and ``entropy`` (shape ``(N,)``) are the tracked items in the study's order (`Examples.split`),
+    because the draw picks positions from that list: ``RandomState(seed).choice(clean, n, replace=False)``, then
+    one ``choice`` of the other classes per flipped item, in draw order. The study ran its conditions
+    (`STUDY1_NOISE_RATES`) in order from one stream per seed, so a rate first replays the draws of the smaller
+    study rates before it (0.6 comes after 0.3's draws); with the run seed as ``seed`` this reproduces its flips.
+    """
+    labels = np.asarray(labels, dtype=int)
+    entropy = np.asarray(entropy, dtype=float)
+    if labels.shape != entropy.shape:
+        raise ValueError(f"labels and entropy must have one shape, got {labels.shape} and {entropy.shape}")
+    if not 0 <= rate < 1:
+        raise ValueError(f"noise rate must be in [0, 1), got {rate}")
+    clean = np.flatnonzero(entropy < clean_below)
+    rng = np.random.RandomState(seed)
+    for earlier in [r for r in STUDY1_NOISE_RATES if r < rate]:
+        _flip_clean(labels, clean, earlier, n_classes, rng)
+    noisy, flipped = _flip_clean(labels, clean, rate, n_classes, rng)
+    is_noisy = np.zeros(len(labels), dtype=bool)
+    is_noisy[flipped] = True
+    return NoisyLabels(noisy, is_noisy, _transition(labels, noisy, n_classes))
+
+
+def _flip_clean(
+    labels: np.ndarray, clean: np.ndarray, rate: float, n_classes: int, rng: np.random.RandomState
+) -> tuple[np.ndarray, np.ndarray]:
+    noisy = labels.copy()
+    flipped = rng.choice(clean, size=int(len(clean) * rate), replace=False) if rate > 0 else clean[:0]
+    for i in flipped:
+        noisy[i] = rng.choice([c for c in range(n_classes) if c != labels[i]])
+    return noisy, flipped
 
 
 def _permutation(class_map: Mapping[int, int] | None, k: int) -> np.ndarray:

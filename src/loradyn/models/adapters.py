@@ -32,18 +32,32 @@ LORA_TARGETS = {
 }
 
 
+#: IA3 as the first study configured it (for RoBERTa; BERT shares the module names): scale the query and value
+#: projections and the input of the feed-forward block. Other architectures use PEFT's own tables.
+IA3_MODULES = {
+    "bert": (("query", "value", "intermediate.dense"), ("intermediate.dense",)),
+    "roberta": (("query", "value", "intermediate.dense"), ("intermediate.dense",)),
+}
+
+
 def default_targets(model_type: str, method: Method) -> tuple[str, ...]:
-    """The modules an adapter wraps by default: `LORA_TARGETS`, else PEFT's own table for the architecture."""
-    table = LORA_TARGETS if method == "lora" else {}
-    peft_table = (
-        TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
-        if method == "lora"
-        else TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING
-    )
-    targets = table.get(model_type) or peft_table.get(model_type)
+    """The modules an adapter wraps by default: the study's (`LORA_TARGETS`, `IA3_MODULES`), else PEFT's own
+    table for the architecture."""
+    if method == "lora":
+        targets = LORA_TARGETS.get(model_type) or TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING.get(model_type)
+    else:
+        targets = IA3_MODULES[model_type][0] if model_type in IA3_MODULES else None
+        targets = targets or TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING.get(model_type)
     if not targets:
         raise ValueError(f"no default {method} target modules for architecture {model_type!r}; pass targets=[...]")
     return tuple(targets)
+
+
+def default_feedforward(model_type: str, targets: Sequence[str]) -> tuple[str, ...]:
+    """IA3's feed-forward modules (scaled at their input) among ``targets``: the study's, else PEFT's table."""
+    table = IA3_MODULES[model_type][1] if model_type in IA3_MODULES else None
+    table = table or TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING.get(model_type, [])
+    return tuple(t for t in table if t in targets)
 
 
 def check_targets(model: nn.Module, targets: Sequence[str]) -> None:
@@ -62,11 +76,13 @@ def apply_method(
     alpha: float | None = None,
     dropout: float = 0.05,
     targets: Sequence[str] | None = None,
+    feedforward_modules: Sequence[str] | None = None,
 ) -> nn.Module:
     """Make ``model`` (a ``*ForSequenceClassification``) trainable by ``method``.
 
-    LoRA defaults follow the first study: ``alpha = 2 * rank``, dropout 0.05, query/value targets. IA3 uses
-    PEFT's per-architecture targets unless ``targets`` is given. ``"full"`` trains every parameter.
+    LoRA defaults follow the first study: ``alpha = 2 * rank``, dropout 0.05, query/value targets. IA3 defaults
+    to the study's modules (`IA3_MODULES`) where it defined them, else PEFT's; ``feedforward_modules`` must be
+    among ``targets``. ``"full"`` trains every parameter.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -88,8 +104,12 @@ def apply_method(
             target_modules=list(targets),
         )
     else:
-        feedforward = [
-            t for t in TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING.get(model_type, []) if t in targets
-        ]
-        config = IA3Config(task_type=TaskType.SEQ_CLS, target_modules=list(targets), feedforward_modules=feedforward)
+        feedforward = (
+            tuple(feedforward_modules) if feedforward_modules is not None else default_feedforward(model_type, targets)
+        )
+        if not set(feedforward) <= set(targets):
+            raise ValueError(f"feedforward_modules {sorted(set(feedforward) - set(targets))} must also be targets")
+        config = IA3Config(
+            task_type=TaskType.SEQ_CLS, target_modules=list(targets), feedforward_modules=list(feedforward)
+        )
     return get_peft_model(model, config)

@@ -17,18 +17,40 @@ from loradyn.models.adapters import METHODS
 RECORD_LABELS = ("original", "noisy", "both")
 PADDINGS = ("dynamic", "max_length")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+LR_SCHEDULES = ("clamped_cosine", "rescaled_cosine")
+NOISE_SCOPES = ("all", "clean_tracked")
 
 
 @dataclass
 class RunConfig:
     """A training run: model, method, data, recipe and what the recorder keeps.
 
-    The recipe defaults are the first study's: AdamW at 2e-5 with weight decay 0.01, 6% linear warm-up then cosine
-    decay to 10% of the peak, gradient clipping at 1.0, 5 epochs, batch 32, max length 128, class-weighted
-    cross-entropy for training (unweighted for everything recorded), LoRA alpha = 2r and dropout 0.05, a probe of
-    the tracked set every 100 optimizer steps and at every epoch end. The paper padded every batch to 128 tokens;
-    loradyn's default is dynamic padding with length-grouped batches (``padding="max_length"``,
-    ``group_by_length=False`` is the paper's way), which changes speed, not the maths.
+    Every default reproduces the first study's code (BradySteele/lora-annotation-dynamics, scripts 08/10/16):
+    AdamW at 2e-5 with weight decay 0.01 on every trainable parameter; ``int(0.06 T)`` warm-up steps from lr 0,
+    then the clamped cosine ``max(0.1, 0.5 (1 + cos(pi p)))``; gradient clipping at 1.0; 5 epochs of random
+    batches of 32; max length 128; cross-entropy weighted by inverse class frequency over the whole training set
+    for training, unweighted for everything recorded; LoRA alpha = 2r, dropout 0.05 on the query/value
+    projections; IA3 on query, value and the feed-forward input (BERT and RoBERTa); BERT reads no segment ids;
+    20,000 bulk items of the tracked set's own task drawn once with seed 42; a probe of the tracked set at step 0,
+    every 100 optimizer steps and at every epoch end.
+
+    Departures that remain, and why:
+
+    - Padding: each random batch is sorted by length and split into ``grad_accum`` micro-batches padded to their
+      own longest item (``padding="dynamic"``); their gradients add up to the whole batch's, class weighting over
+      the whole batch included, so this changes speed, not the maths (equal within float32 rounding; tested).
+      The study padded every item to 128 tokens (``padding="max_length"``).
+    - Batch order: a permutation drawn from ``(seed, epoch)`` rather than the study's unseeded ``DataLoader``
+      shuffle from the global torch RNG, so that a killed run resumes exactly; the same distribution, not the
+      same batches.
+    - Decoders: micro-batches are combined exactly (the global batch's weighted mean); the study divided each
+      micro-batch's own weighted mean by the accumulation count, which weights classes per micro-batch.
+    - Precision: ``precision="auto"`` turns on bf16/fp16 autocast on a GPU; the study trained encoders in fp32
+      (pin ``precision: fp32``, as the paper presets do) and Qwen with fp16 base weights.
+    - Bootstrap resamples (in `loradyn.analyze`) are drawn from one seed for every run over the same items
+      (common random numbers), not from each run's seed: a Monte-Carlo difference only.
+    - ``group_by_length=True`` is an opt-in speed option that changes which examples share a batch (the maths);
+      ``lr_schedule="rescaled_cosine"`` (``0.1 + 0.9 * cosine``) is loradyn's earlier schedule, kept as an option.
     """
 
     model: str = field(default="minilm", metadata={"help": "alias (minilm, smollm2-135m), hub id or folder"})
@@ -39,40 +61,64 @@ class RunConfig:
     disable_dropout: bool = field(
         default=False, metadata={"help": "zero every dropout of the model, for bit-comparable runs (not the paper)"}
     )
-    targets: list[str] | None = field(default=None, metadata={"help": "adapted modules; None infers them"})
+    targets: list[str] | None = field(
+        default=None, metadata={"help": "adapted modules (LoRA, IA3); None uses the study's per architecture"}
+    )
+    feedforward_modules: list[str] | None = field(
+        default=None, metadata={"help": "IA3 modules scaled at their input; None uses the study's per architecture"}
+    )
+    segment_ids: bool = field(
+        default=False,
+        metadata={"help": "pass token_type_ids to models that take them (the study passed none: all zeros)"},
+    )
 
     dataset: str = field(default="chaosnli-snli", metadata={"help": "chaosnli-snli/-mnli, or snli, mnli, ag-news"})
-    bulk: str = field(default="snli", metadata={"help": "standard dataset whose train split gives bulk items"})
+    bulk: str | None = field(
+        default=None, metadata={"help": "standard dataset whose train split gives bulk items; None: the same task's"}
+    )
     n_bulk: int = field(default=20_000, metadata={"help": "bulk items sampled into training (the paper: 20,000)"})
+    bulk_seed: int = field(default=42, metadata={"help": "seed of the bulk draw, the same for every run seed"})
     n_tracked: int | None = field(default=None, metadata={"help": "tracked items kept; None keeps all"})
     tracked_ids: list[str] | None = field(default=None, metadata={"help": "explicit tracked ids (train items)"})
     n_validation: int | None = field(default=None, metadata={"help": "validation items kept; None keeps all"})
     data_dir: str | None = field(default=None, metadata={"help": "local data folder; None uses $LORADYN_DATA_DIR"})
 
-    noise_rate: float = field(default=0.0, metadata={"help": "share of training labels flipped"})
+    noise_rate: float = field(default=0.0, metadata={"help": "share of labels flipped (of the noise scope)"})
     noise_kind: str = field(default="symmetric", metadata={"help": "symmetric, asymmetric or human"})
+    noise_scope: str = field(
+        default="all",
+        metadata={"help": "all training labels, or clean_tracked: the first study's flips of clean tracked items"},
+    )
     noise_class_map: dict[int, int] | None = field(default=None, metadata={"help": "asymmetric noise map"})
-    noise_seed: int = field(default=0, metadata={"help": "seed of the flips"})
+    noise_seed: int | None = field(default=None, metadata={"help": "seed of the flips; None uses the run seed"})
     record_labels: str = field(default="original", metadata={"help": "record against original, noisy or both"})
 
-    epochs: int = 5
-    batch_size: int = 32
-    grad_accum: int = field(default=1, metadata={"help": "micro-batches per optimizer step"})
-    lr: float = 2e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.06
-    lr_floor: float = field(default=0.1, metadata={"help": "cosine decay floor as a share of the peak"})
-    max_grad_norm: float = 1.0
-    max_length: int = 128
-    class_weighted: bool = True
+    epochs: int = field(default=5, metadata={"help": "passes over the training set"})
+    batch_size: int = field(default=32, metadata={"help": "examples per optimizer step"})
+    grad_accum: int = field(
+        default=4, metadata={"help": "length-sorted micro-batches per optimizer step (speed and memory, same maths)"}
+    )
+    lr: float = field(default=2e-5, metadata={"help": "peak learning rate"})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay, on every trainable parameter"})
+    warmup_ratio: float = field(default=0.06, metadata={"help": "share of the steps in linear warm-up"})
+    lr_schedule: str = field(
+        default="clamped_cosine",
+        metadata={"help": "clamped_cosine: max(floor, cosine) (the study); rescaled_cosine: floor + (1-floor) cosine"},
+    )
+    lr_floor: float = field(default=0.1, metadata={"help": "the schedule's floor, as a share of the peak"})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm"})
+    max_length: int = field(default=128, metadata={"help": "tokens kept per example"})
+    class_weighted: bool = field(default=True, metadata={"help": "inverse-frequency class weights in training"})
     seed: int = field(default=42, metadata={"help": "run seed (the paper: 42, 123, 456)"})
 
     probe_every: int = field(default=100, metadata={"help": "optimizer steps between probes (also at epoch ends)"})
-    probe_batch_size: int = 64
+    probe_batch_size: int = field(default=64, metadata={"help": "examples per probe batch"})
     record_inline: bool = field(default=True, metadata={"help": "record every training example at every step"})
     record_probs: bool = field(default=False, metadata={"help": "keep full class probabilities in probe rows"})
     padding: str = field(default="dynamic", metadata={"help": "dynamic, or max_length (the paper)"})
-    group_by_length: bool = True
+    group_by_length: bool = field(
+        default=False, metadata={"help": "batches of similar length: faster, but other batches (not the paper)"}
+    )
     precision: str = field(default="auto", metadata={"help": "auto (bf16/fp16 on GPU, fp32 on CPU), fp32, bf16, fp16"})
 
     def __post_init__(self) -> None:
@@ -82,6 +128,8 @@ class RunConfig:
             "record_labels": RECORD_LABELS,
             "padding": PADDINGS,
             "precision": PRECISIONS,
+            "lr_schedule": LR_SCHEDULES,
+            "noise_scope": NOISE_SCOPES,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -98,10 +146,17 @@ class RunConfig:
             raise ValueError(
                 f"record_labels={self.record_labels!r} needs noise_rate > 0: without noise there is no noisy label"
             )
+        if self.grad_accum > self.batch_size:
+            raise ValueError(
+                f"grad_accum {self.grad_accum} exceeds batch_size {self.batch_size}: "
+                "use at most one micro-batch per example"
+            )
+        if self.noise_scope == "clean_tracked" and self.noise_kind != "symmetric":
+            raise ValueError(
+                "noise_scope='clean_tracked' flips to a uniformly drawn other class: use noise_kind=symmetric"
+            )
         if self.method != "lora" and self.alpha is not None:
             raise ValueError(f"alpha applies to LoRA only, not to method={self.method!r}")
-        if self.batch_size % self.grad_accum:
-            raise ValueError(f"batch_size {self.batch_size} must be a multiple of grad_accum {self.grad_accum}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -10,7 +10,7 @@ import pandas as pd
 from loradyn.data.catalog import CHAOSNLI_NAMES, load_examples
 from loradyn.data.composition import compose
 from loradyn.data.examples import Examples
-from loradyn.data.noise import inject_noise
+from loradyn.data.noise import NoisyLabels, clean_item_noise, inject_noise
 from loradyn.data.standard import STANDARD, load_standard
 from loradyn.errors import DataError
 from loradyn.train.config import RunConfig
@@ -50,8 +50,13 @@ def build_run_data(config: RunConfig) -> RunData:
     """Compose the run's examples from ``config`` (no model involved)."""
     if config.dataset in CHAOSNLI_NAMES:
         chaos = load_examples(config.dataset, data_dir=config.data_dir)
-        bulk = load_standard(config.bulk, "train", data_dir=config.data_dir)
-        composition = compose(chaos, bulk, n_bulk=config.n_bulk, seed=config.seed)
+        bulk_name = config.bulk or CHAOSNLI_NAMES[config.dataset]  # the same task's train split, as the study
+        if bulk_name not in STANDARD:
+            raise ValueError(
+                f"{config.dataset} has no standard train split for bulk items; set bulk to one of {list(STANDARD)}"
+            )
+        bulk = load_standard(bulk_name, "train", data_dir=config.data_dir)
+        composition = compose(chaos, bulk, n_bulk=config.n_bulk, seed=config.bulk_seed)
         tracked_ids = np.asarray(composition.tracked_ids)[
             _sample(len(composition.tracked_ids), config.n_tracked, SUBSET_SEED, "n_tracked")
         ]
@@ -62,7 +67,7 @@ def build_run_data(config: RunConfig) -> RunData:
         annotations = composition.annotations.drop(columns="split")
     elif config.dataset in STANDARD:
         full = load_standard(config.dataset, "train", data_dir=config.data_dir)
-        train = full.take(_sample(len(full), config.n_bulk, config.seed, "n_bulk"))
+        train = full.take(_sample(len(full), config.n_bulk, config.bulk_seed, "n_bulk"))
         train.frame["origin"] = "bulk"
         tracked_ids = train.ids[_sample(len(train), config.n_tracked, SUBSET_SEED, "n_tracked")]
         validation = load_standard(config.dataset, VALIDATION_SPLIT[config.dataset], data_dir=config.data_dir)
@@ -74,20 +79,7 @@ def build_run_data(config: RunConfig) -> RunData:
     original = train.labels
     is_noisy = np.zeros(len(train), dtype=bool)
     if config.noise_rate > 0:
-        counts = None
-        if config.noise_kind == "human":
-            if not train.has_votes or train.frame[train.task.vote_columns()].isna().any().any():
-                raise ValueError("noise_kind='human' needs annotator votes for every training item")
-            counts = train.counts
-        noisy = inject_noise(
-            original,
-            rate=config.noise_rate,
-            kind=config.noise_kind,
-            n_classes=len(train.task.label_names),
-            class_map=config.noise_class_map,
-            counts=counts,
-            seed=config.noise_seed,
-        )
+        noisy = _noisy_labels(config, train, annotations)
         train = Examples(train.name, train.task, train.frame.assign(label=noisy.labels))
         is_noisy = noisy.is_noisy
 
@@ -103,6 +95,36 @@ def build_run_data(config: RunConfig) -> RunData:
     tracked = np.flatnonzero(np.isin(train.ids, tracked_ids))
     table = _example_table(train, original, is_noisy, tracked, validation, annotations)
     return RunData(train, original, is_noisy, tracked, validation, table)
+
+
+def _noisy_labels(config: RunConfig, train: Examples, annotations: pd.DataFrame | None) -> NoisyLabels:
+    """The labels trained on: noise over every training label, or the first study's flips of clean tracked
+    items (taken in the study's tracked order; bulk labels untouched)."""
+    n_classes = len(train.task.label_names)
+    seed = config.seed if config.noise_seed is None else config.noise_seed
+    if config.noise_scope == "clean_tracked":
+        if annotations is None:
+            raise ValueError("noise_scope='clean_tracked' needs annotated tracked items: use a chaosnli-* dataset")
+        tracked = np.flatnonzero(train.frame["origin"].to_numpy() == "chaosnli")
+        entropy = annotations.set_index("example_id").loc[train.ids[tracked], "entropy"].to_numpy()
+        flips = clean_item_noise(train.labels[tracked], entropy, rate=config.noise_rate, n_classes=n_classes, seed=seed)
+        labels, is_noisy = train.labels.copy(), np.zeros(len(train), dtype=bool)
+        labels[tracked], is_noisy[tracked] = flips.labels, flips.is_noisy
+        return NoisyLabels(labels, is_noisy, flips.transition)
+    counts = None
+    if config.noise_kind == "human":
+        if not train.has_votes or train.frame[train.task.vote_columns()].isna().any().any():
+            raise ValueError("noise_kind='human' needs annotator votes for every training item")
+        counts = train.counts
+    return inject_noise(
+        train.labels,
+        rate=config.noise_rate,
+        kind=config.noise_kind,
+        n_classes=n_classes,
+        class_map=config.noise_class_map,
+        counts=counts,
+        seed=seed,
+    )
 
 
 def _example_table(

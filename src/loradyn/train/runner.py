@@ -111,7 +111,8 @@ class Run:
             pad_token_id=self.pad_id,
             ignore_mismatched_sizes=True,  # a checkpoint fine-tuned on another label set gets a fresh head
         )
-        if "token_type_ids" not in inspect.signature(model.forward).parameters:  # DistilBERT, decoders
+        takes_segments = "token_type_ids" in inspect.signature(model.forward).parameters  # not DistilBERT, decoders
+        if not (config.segment_ids and takes_segments):  # the study passed none: BERT saw all-zero segment ids
             tokenizer.model_input_names = [n for n in tokenizer.model_input_names if n != "token_type_ids"]
         self.model = apply_method(
             model,
@@ -120,6 +121,7 @@ class Run:
             alpha=config.alpha,
             dropout=config.lora_dropout,
             targets=config.targets,
+            feedforward_modules=config.feedforward_modules,
         )
         if config.disable_dropout:
             for module in self.model.modules():
@@ -143,6 +145,7 @@ class Run:
             total_steps=self.total_steps,
             warmup_ratio=config.warmup_ratio,
             floor=config.lr_floor,
+            schedule=config.lr_schedule,
         )
         self.model, self.optimizer = self.accelerator.prepare(self.model, optimizer)
         n_classes = len(label_names)
@@ -303,13 +306,25 @@ class Run:
 
     # ------------------------------------------------------------------------------------------- training
     def _train_step(self, positions: np.ndarray, progress: RunProgress, epoch: int) -> float:
-        """One optimizer step over a global batch; each process takes its share, in ``grad_accum`` pieces."""
+        """One optimizer step over a global batch (see `_accumulate`); returns the batch's training loss."""
+        loss = self._accumulate(positions, progress, epoch)
+        self.accelerator.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
+        self.optimizer.step()
+        self.schedule.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss
+
+    def _accumulate(self, positions: np.ndarray, progress: RunProgress, epoch: int) -> float:
+        """Gradients of a global batch's class-weighted mean loss. Each process takes its share, sorted by length
+        and split into ``grad_accum`` micro-batches, so each is padded only to its own longest item; the pieces'
+        gradients add up to the whole batch's."""
         config, world, rank = self.config, self.accelerator.num_processes, self.accelerator.process_index
         # The class-weighted mean over the *global* batch: each piece's weighted sum is divided by the whole
         # batch's weight, and multiplied by the world size because data-parallel gradients are averaged.
         labels = self.train_set.labels[positions]
         denominator = float(self.weights.cpu()[labels].sum())
         mine = positions[rank::world]
+        mine = mine[np.argsort(-self.train_set.lengths[mine], kind="stable")]
         total = 0.0
         for piece in np.array_split(mine, config.grad_accum):
             if len(piece) == 0:
@@ -333,10 +348,6 @@ class Run:
                     epoch=float(epoch),
                 )
                 progress.seconds["inline"] += time.perf_counter() - started
-        self.accelerator.clip_grad_norm_(self.model.parameters(), config.max_grad_norm)
-        self.optimizer.step()
-        self.schedule.step()
-        self.optimizer.zero_grad(set_to_none=True)
         return total
 
     def fit(self, *, show_progress: bool = True) -> dict[str, Any]:
