@@ -19,28 +19,97 @@ from loradyn.synthetic import write_synthetic_run
 runner = CliRunner()
 
 
-def test_synthetic_runs_give_the_built_in_answer_and_seeds_aggregate(tmp_path):
-    dirs = [write_synthetic_run(tmp_path / f"s{s}", seed=s, n_bulk=50, config={"model": "m"}) for s in (42, 123, 456)]
-    result = analyze(dirs, n_resamples=2000)
+def strict_json(text: str):
+    def refuse(constant):
+        raise AssertionError(f"non-standard JSON constant {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def seeds(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    dirs = [
+        write_synthetic_run(root / f"s{s}", seed=s, n_bulk=50, noise_rate=0.1, config={"model": "m"})
+        for s in (42, 123, 456)
+    ]
+    return root, dirs, analyze(dirs, n_resamples=2000, workers=1)
+
+
+def test_synthetic_runs_give_the_built_in_answer(seeds):
+    _, dirs, result = seeds
     for d, run in zip(dirs, result["runs"], strict=True):
         metrics = pd.read_parquet(d / "metrics.parquet")
-        assert {"example_id", "aulc", "entropy", "delta_loss", "aum", "region", "forgetting_events"} <= set(metrics)
-        inline = pd.read_parquet(d / "dynamics.parquet").query("mode == 'inline'").groupby("example_id")["p_gold"]
-        confidence = metrics.set_index("example_id")["inline_confidence"]
-        np.testing.assert_allclose(confidence, inline.mean().loc[confidence.index], rtol=1e-6)
+        truth = pd.read_parquet(d / "examples.parquet").set_index("example_id").loc[metrics["example_id"]]
         rho = run["spearman"]["aulc"]
         assert rho["estimate"] == pytest.approx(stats.spearmanr(metrics["aulc"], metrics["entropy"]).statistic)
         assert rho["low"] > 0.3  # built in: entropy slows learning
-        assert json.loads((d / "stats.json").read_text())["spearman"]["aulc"] == rho
-        shares = run["unlearning_share_by_category"]
-        assert shares["contested"] >= shares["clean"]
-    pvalues = [r["spearman"]["aulc"]["pvalue"] for r in result["runs"]]
-    holm = multipletests(pvalues, method="holm")[1]
-    assert [r["spearman"]["aulc"]["pvalue_holm"] for r in result["runs"]] == pytest.approx(holm)
+        assert strict_json((d / "stats.json").read_text())["spearman"]["aulc"] == rho
+        # planted: un-learners and items trained on a wrong label are learned, then lost; nothing else is
+        lost = (truth["planted_unlearning"] | truth["is_noisy"]).to_numpy()
+        np.testing.assert_array_equal(metrics["learned_then_lost"], lost)
+        np.testing.assert_array_equal(metrics["forgetting_events"], lost.astype(float))
+        assert metrics.loc[lost, "first_learned"].isna().all() and metrics.loc[~lost, "first_learned"].notna().all()
+        shares = run["unlearning"]["learned_then_lost"]
+        assert shares["by_group"]["contested"]["share"] > shares["by_group"]["clean"]["share"]
+        assert shares["chi2_test"]["pvalue"] < 0.01
+
+
+def test_the_data_map_is_per_epoch_statistics_of_the_training_pass(seeds):
+    _, dirs, _ = seeds
+    metrics = pd.read_parquet(dirs[0] / "metrics.parquet").set_index("example_id")
+    dynamics = pd.read_parquet(dirs[0] / "dynamics.parquet").query("mode == 'inline' and target == 'original'")
+    per_epoch = dynamics.pivot(index="example_id", columns="epoch", values="p_gold").loc[metrics.index]
+    np.testing.assert_allclose(metrics["confidence"], per_epoch.mean(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(metrics["variability"], per_epoch.std(axis=1, ddof=0), rtol=1e-5)
+    probes = pd.read_parquet(dirs[0] / "dynamics.parquet").query("mode == 'probe' and target == 'original'")
+    np.testing.assert_allclose(
+        metrics["probe_confidence"], probes.groupby("example_id")["p_gold"].mean().loc[metrics.index], rtol=1e-6
+    )
+
+
+def test_seeds_aggregate_as_the_first_study_does(seeds):
+    _, _, result = seeds
     (condition,) = result["conditions"]
-    estimates = [r["spearman"]["aulc"]["estimate"] for r in result["runs"]]
-    assert condition["spearman"]["aulc"]["mean"] == pytest.approx(np.mean(estimates))
-    assert condition["spearman"]["aulc"]["sd"] == pytest.approx(np.std(estimates, ddof=1))
+    runs = result["runs"]
+    aulc = condition["spearman"]["aulc"]
+    estimates = [r["spearman"]["aulc"]["estimate"] for r in runs]
+    assert aulc["mean"] == pytest.approx(np.mean(estimates)) and aulc["sd"] == pytest.approx(np.std(estimates, ddof=1))
+    assert aulc["ci_mean_of_seed_bounds"] == pytest.approx(
+        [np.mean([r["spearman"]["aulc"][b] for r in runs]) for b in ("low", "high")]
+    )
+    per_seed = [r["unlearning"]["delta_loss_mean"]["contested"] for r in runs]
+    assert condition["delta_loss_mean_by_category"]["contested"] == pytest.approx(np.mean(per_seed))
+
+
+def test_the_family_is_every_test_of_every_run_and_lives_beside_the_runs(seeds, tmp_path):
+    root, dirs, result = seeds
+    family = strict_json((root / "analysis.json").read_text())
+    assert family["runs"] == [d.name for d in dirs]
+    pvalues = [t["pvalue"] for r in result["runs"] for t in r["tests"]]
+    assert family["family"]["n_tests"] == len(pvalues) > 3 * 10
+    np.testing.assert_allclose(
+        [t["pvalue_holm"] for t in family["family"]["tests"]], multipletests(pvalues, method="holm")[1]
+    )
+    # a run's stats.json does not depend on which runs it was analysed with
+    before = (dirs[0] / "stats.json").read_text()
+    analyze([dirs[0]], n_resamples=2000, workers=1)
+    assert (dirs[0] / "stats.json").read_text() == before
+    assert strict_json((dirs[0] / "analysis.json").read_text())["runs"] == [dirs[0].name]
+    # another family, or other options, do not silently replace what is there
+    with pytest.raises(DataError, match=r"for other runs.*--force"):
+        analyze(dirs[:2], n_resamples=2000, workers=1)
+    with pytest.raises(DataError, match="with other options"):
+        analyze([dirs[0]], n_resamples=500, workers=1)
+
+
+def test_the_regression_uses_the_training_pass_map_with_robust_p_values(seeds):
+    _, dirs, result = seeds
+    regression = result["runs"][0]["hierarchical_regression_aulc"]
+    assert regression["data_map"] == "training pass, per epoch" and 0 <= regression["pvalue_hc3"] <= 1
+    metrics = pd.read_parquet(dirs[0] / "metrics.parquet")
+    r2 = np.corrcoef(metrics["aulc"], metrics["probe_confidence"])[0, 1] ** 2
+    assert regression["r2_base"] < 0.999 and r2 > 0  # not the probe map AULC is made of
 
 
 def test_analyze_a_real_run(data_dir, tmp_path):
@@ -52,16 +121,18 @@ def test_analyze_a_real_run(data_dir, tmp_path):
     train(small(data_dir, epochs=1, record_probs=True), out, show_progress=False)
     result = runner.invoke(app, ["analyze", str(out), "--n-resamples", "500", "--json"])
     assert result.exit_code == 0, result.output
-    run = json.loads(result.stdout)["runs"][0]
+    run = strict_json(result.stdout)["runs"][0]
     metrics = pd.read_parquet(out / "metrics.parquet")
     assert len(metrics) == run["n_items"] == 32
     assert metrics["entropy"].notna().all() and metrics["aum"].notna().all()
-    assert "partial_spearman_aulc" in run and set(run["spearman_aulc_within_label"]) <= {"0", "1", "2"}
+    assert set(run["controls"]["partial_one_length"]) == {"premise_words", "hypothesis_words", "total_words"}
+    assert run["controls"]["partial_strict"]["controls"][-2:] == ["majority_confidence", "gold label"]
     calibration = run["calibration_by_category"]
     assert sum(c["n"] for c in calibration.values()) == 32
     assert all(0 <= c["ece"] <= 1 and 0 <= c["prediction_entropy"] <= np.log(3) + 1e-9 for c in calibration.values())
-    table = runner.invoke(app, ["analyze", str(out), "--n-resamples", "200"])
+    table = runner.invoke(app, ["analyze", str(out), "--n-resamples", "500"])
     assert table.exit_code == 0 and "Spearman rho with annotation entropy" in table.stdout
+    assert "analysis.json" in table.stdout
 
 
 def _edit(run_dir, edit):
@@ -83,18 +154,23 @@ def test_a_single_checkpoint(tmp_path):
         analyze([d], n_resamples=100)
 
 
-def test_nan_losses_are_dropped_and_counted(tmp_path):
+def test_nan_cells_and_missing_rows_are_left_out_and_counted(tmp_path):
     d = write_synthetic_run(tmp_path / "r", n_items=30, n_checkpoints=6)
+    probe = "mode == 'probe'"
 
     def poison(frame):
-        frame.loc[(frame["mode"] == "probe") & (frame["checkpoint"] == 3), "loss"] = np.nan
-        frame.loc[(frame["mode"] == "probe") & (frame["checkpoint"] == 4), "loss"] = np.inf
-        return frame
+        frame.loc[frame.eval(f"{probe} and checkpoint == 3 and example_id == 'item-00001'"), "loss"] = np.nan
+        frame.loc[frame.eval(f"{probe} and checkpoint == 4 and example_id == 'item-00002'"), "loss"] = np.inf
+        return frame[~frame.eval(f"{probe} and checkpoint == 5 and example_id == 'item-00003'")]  # the last probe
 
     _edit(d, poison)
     (run,) = analyze([d], n_resamples=100)["runs"]
-    assert run["dropped_rows"] == 60
-    assert np.isfinite(pd.read_parquet(d / "metrics.parquet")["aulc"]).all()
+    assert (run["dropped_rows"], run["missing_cells"]) == (2, 3)
+    metrics = pd.read_parquet(d / "metrics.parquet").set_index("example_id")
+    dynamics = pd.read_parquet(d / "dynamics.parquet").query(probe).set_index(["example_id", "checkpoint"])["loss"]
+    assert metrics.loc["item-00001", "aulc"] == pytest.approx(dynamics.loc["item-00001"].drop(3).mean(), rel=1e-6)
+    assert np.isnan(metrics.loc["item-00003", "final_loss"]) and np.isnan(metrics.loc["item-00003", "delta_loss"])
+    assert run["spearman"]["delta_loss"]["n_dropped"] == 1 and run["spearman"]["aulc"]["n_dropped"] == 0
 
 
 def test_mismatched_ids(tmp_path):
@@ -108,3 +184,10 @@ def test_mismatched_ids(tmp_path):
 def test_not_a_run_directory(tmp_path):
     result = runner.invoke(app, ["analyze", str(tmp_path)])
     assert result.exit_code == 2 and "not a run directory" in result.stderr
+
+
+def test_runs_tracking_different_items_are_not_aggregated_as_seeds(tmp_path):
+    dirs = [write_synthetic_run(tmp_path / f"s{s}", n_items=20 + s, seed=s, config={"model": "m"}) for s in (0, 1)]
+    with pytest.raises(DataError, match="track different examples"):
+        analyze(dirs, n_resamples=100, workers=1)
+    assert not any((d / "stats.json").exists() for d in dirs)

@@ -42,22 +42,35 @@ def test_unlearning_measures():
     )
 
 
-def test_first_learned_counts_from_the_last_learning():
-    p_gold = np.array(
+def test_learned_means_the_argmax_prediction_is_the_label():
+    # p_gold 0.45 with the rest split 0.30/0.25 is learned by the argmax rule (p_gold > 0.5 would say not)
+    assert curves.learned(np.array([0, 2, 1]), np.array([0, 1, 1])).tolist() == [True, False, True]
+
+
+def test_first_learned_is_a_step_and_counts_from_the_last_learning():
+    correct = np.array(
         [
-            [0.2, 0.6, 0.7, 0.9],  # learned at 1 and stays
-            [0.6, 0.4, 0.6, 0.7],  # learned, forgotten, learned again at 2
-            [0.6, 0.7, 0.8, 0.4],  # forgotten at the end: not learned
-            [0.5, 0.5, 0.5, 0.5],  # never above 0.5
+            [0, 1, 1, 1],  # learned at step 10 and stays
+            [1, 0, 1, 1],  # learned, forgotten, learned again at step 20
+            [1, 1, 1, 0],  # not learned at the end
+            [0, 0, 0, 0],  # never learned
+            [0, np.nan, 1, 1],  # a missing cell is skipped
         ]
     )
-    np.testing.assert_array_equal(curves.first_learned(p_gold), [1, 2, -1, -1])
+    np.testing.assert_array_equal(curves.first_learned(correct, STEPS), [10, 20, np.nan, np.nan, 20])
+
+
+def test_learned_then_lost_separates_lost_items_from_never_learned_ones():
+    correct = np.array([[0, 1, 0], [0, 0, 0], [1, 1, 1], [1, np.nan, np.nan], [np.nan] * 3])
+    np.testing.assert_array_equal(curves.learned_then_lost(correct), [1, 0, 0, 0, np.nan])
 
 
 def test_forgetting_events_and_never_learned_items():
-    correct = np.array([[0, 1, 0, 1, 0], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0], [1, 0, 0, 1, 1]], dtype=bool)
+    correct = np.array([[0, 1, 0, 1, 0], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0], [1, 0, 0, 1, 1]], dtype=float)
     np.testing.assert_array_equal(curves.forgetting_events(correct), [2, 0, np.inf, 1])
     np.testing.assert_array_equal(curves.forgetting_events(correct, never_learned=0), [2, 0, 0, 1])
+    # a missing presentation is skipped: learned, (missing), not learned is one event
+    np.testing.assert_array_equal(curves.forgetting_events(np.array([[1, np.nan, 0, 0]])), [1])
 
 
 def test_data_map_on_a_hand_made_example():

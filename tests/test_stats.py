@@ -12,6 +12,7 @@ from sklearn.linear_model import LinearRegression
 from loradyn.stats.bootstrap import Bootstrap
 from loradyn.stats.correlation import finite_pairs, kendall_ci, spearman_ci
 from loradyn.stats.partial import partial_spearman, spearman_by_group
+from loradyn.stats.proportions import shares_by_group
 from loradyn.stats.regression import hierarchical_regression
 from loradyn.stats.seeds import adjust_pvalues, aggregate_seeds, paired_comparison, rho_difference_ci
 
@@ -95,8 +96,28 @@ def test_partial_spearman_equals_a_hand_computed_residual_correlation():
 def test_spearman_within_groups():
     x, y = np.arange(10.0), np.r_[np.arange(5.0), -np.arange(5.0)]
     groups = np.repeat(["a", "b"], 5)
-    got = spearman_by_group(x, y, groups)
+    got = spearman_by_group(x, y, groups, min_n=5)
     assert got["a"]["rho"] == pytest.approx(1.0) and got["b"]["rho"] == pytest.approx(-1.0)
+    assert spearman_by_group(x, y, groups) == {}  # the first study skips labels with fewer than 10 items
+
+
+def test_one_covariate_partial_is_the_first_order_formula():
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=300)
+    x, y = z + rng.normal(size=300), z + rng.normal(size=300)
+    r = {k: stats.spearmanr(a, b).statistic for k, (a, b) in {"xy": (x, y), "xz": (x, z), "yz": (y, z)}.items()}
+    expected = (r["xy"] - r["xz"] * r["yz"]) / np.sqrt((1 - r["xz"] ** 2) * (1 - r["yz"] ** 2))
+    assert partial_spearman(x, y, z).estimate == pytest.approx(expected, abs=1e-10)
+
+
+def test_a_covariate_that_determines_entropy_is_reported_as_degenerate():
+    rng = np.random.default_rng(5)
+    entropy = rng.uniform(0, 1.1, size=200)
+    aulc = entropy + rng.normal(size=200)
+    result = partial_spearman(aulc, entropy, -np.exp(entropy))  # a monotone function of entropy
+    assert result.degenerate and np.isnan(result.estimate) and result.variance_left < 1e-9
+    fine = partial_spearman(aulc, entropy, rng.normal(size=200))
+    assert not fine.degenerate and fine.variance_left > 0.9
 
 
 def test_hierarchical_regression_against_sklearn():
@@ -112,6 +133,30 @@ def test_hierarchical_regression_against_sklearn():
     f = (r2_full - r2_base) / 1 / ((1 - r2_full) / (150 - 4))
     assert result.f == pytest.approx(f, rel=1e-8)
     assert result.pvalue == pytest.approx(stats.f.sf(f, 1, 146), rel=1e-6)
+    # HC3 by hand: (X'X)^-1 X' diag(e^2 / (1 - h)^2) X (X'X)^-1, Wald z of the added coefficient
+    design = np.column_stack([np.ones(150), full])
+    bread = np.linalg.inv(design.T @ design)
+    coef = bread @ design.T @ y
+    resid = y - design @ coef
+    leverage = np.einsum("ij,jk,ik->i", design, bread, design)
+    cov = bread @ (design.T * (resid / (1 - leverage)) ** 2) @ design @ bread
+    z = coef[-1] / np.sqrt(cov[-1, -1])
+    assert result.pvalue_hc3 == pytest.approx(2 * stats.t.sf(abs(z), 146), rel=1e-6)  # t reference, as OLS
+
+
+def test_shares_by_group_with_wilson_intervals_and_a_chi_squared_test():
+    flags = np.concatenate([np.ones(30), np.zeros(70), np.ones(10), np.zeros(90), [np.nan]])
+    groups = np.array(["a"] * 100 + ["b"] * 101)
+    got = shares_by_group(flags, groups)
+    a = got["by_group"]["a"]
+    centre, half = (
+        (0.3 + 1.96**2 / 200) / (1 + 1.96**2 / 100),
+        1.96 / (1 + 1.96**2 / 100) * np.sqrt(0.3 * 0.7 / 100 + 1.96**2 / 40000),
+    )
+    assert a["share"] == 0.3 and a["low"] == pytest.approx(centre - half, abs=1e-4)
+    assert a["high"] == pytest.approx(centre + half, abs=1e-4)
+    expected = stats.chi2_contingency([[30, 70], [10, 90]])
+    assert got["chi2_test"]["pvalue"] == pytest.approx(expected.pvalue) and got["n_dropped"] == 1
 
 
 def test_seed_aggregation_and_paired_comparison():
@@ -144,5 +189,6 @@ def test_multiple_testing_against_hand_computed_values():
     np.testing.assert_allclose(adjust_pvalues(p, method="holm"), [0.04, 0.09, 0.09, 0.2])
     # BH: sorted p * 4 / rank = 0.04, 0.06, 0.0533, 0.2, running minimum from the top
     np.testing.assert_allclose(adjust_pvalues(p, method="fdr_bh"), [0.04, 0.16 / 3, 0.16 / 3, 0.2])
+    np.testing.assert_allclose(adjust_pvalues(p, method="bh"), adjust_pvalues(p, method="fdr_bh"))
     with pytest.raises(ValueError, match="holm"):
         adjust_pvalues(p, method="bonferroni")

@@ -136,9 +136,9 @@ def test_temporal_separation_and_real_rank_from_recorded_runs(data_dir, tmp_path
     steps = learning_steps(runs[0]).set_index("example_id")
     probes = read_dynamics(runs[0], mode="probe").query("target == 'noisy'")
     for example_id, trajectory in probes.sort_values("step").groupby("example_id"):
-        expected = np.nan  # by hand: the earliest step after which p(trained label) > 0.5 at every probe
-        for step, p in zip(trajectory["step"][::-1], trajectory["p_gold"][::-1], strict=True):
-            if p <= 0.5:
+        expected = np.nan  # by hand: the earliest step after which the trained label is predicted at every probe
+        for step, pred, label in zip(*(trajectory[c][::-1] for c in ("step", "pred", "label")), strict=True):
+            if pred != label:
                 break
             expected = step
         np.testing.assert_equal(steps.loc[example_id, "learned_step"], expected)

@@ -19,7 +19,7 @@ from loradyn.data.noise import NOISE_KINDS, inject_noise
 from loradyn.data.standard import STANDARD, load_standard
 from loradyn.data.summary import summarize_annotated, summarize_standard
 from loradyn.errors import DataError
-from loradyn.io import write_json, write_jsonl
+from loradyn.io import dumps, write_json, write_jsonl
 
 app = typer.Typer(help="Per-example training dynamics in fine-tuning.", no_args_is_help=True)
 data_app = typer.Typer(help="Datasets and their annotations.", no_args_is_help=True)
@@ -73,7 +73,7 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _emit(payload: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], Table]) -> None:
     if as_json:
-        typer.echo(json.dumps(payload, indent=2))
+        typer.echo(dumps(payload))
     else:
         console.print(render(payload))
 
@@ -251,8 +251,9 @@ def train_command(
 
 
 def _dynamics_payload(out: Path) -> dict[str, Any]:
-    """Per entropy category: loss at the first and last probe, AULC, share un-learning; and rho(AULC, entropy)."""
-    from loradyn.analyze import example_metrics
+    """Per entropy category: loss at step 0 and at the end, AULC, the share whose loss rose (the first study's
+    un-learning) and the share learned then lost; and rho(AULC, entropy)."""
+    from loradyn.metrics.table import example_metrics
     from loradyn.stats.correlation import spearman_ci
 
     metrics, _ = example_metrics(out)
@@ -263,6 +264,7 @@ def _dynamics_payload(out: Path) -> dict[str, Any]:
         last=("final_loss", "mean"),
         aulc=("aulc", "mean"),
         unlearned=("unlearned", "mean"),
+        lost=("learned_then_lost", "mean"),
     )
     return {
         "categories": categories.reindex(["clean", "ambiguous", "contested"]).reset_index().to_dict("records"),
@@ -277,7 +279,8 @@ def _dynamics_table(d: dict[str, Any]) -> Table:
         f"[95% CI {r['low']:.3f}, {r['high']:.3f}] (p = {r['pvalue']:.2g}, n = {r['n']:,})",
         title_justify="left",
     )
-    for column in ("category", "items", "loss at step 0", "final loss", "AULC", "share un-learning"):
+    columns = ("category", "items", "loss at step 0", "final loss", "AULC", "loss rose", "learned, then lost")
+    for column in columns:
         table.add_column(column, justify="left" if column == "category" else "right")
     for c in d["categories"]:
         table.add_row(
@@ -287,6 +290,7 @@ def _dynamics_table(d: dict[str, Any]) -> Table:
             f"{c['last']:.3f}",
             f"{c['aulc']:.3f}",
             f"{c['unlearned']:.1%}",
+            f"{c['lost']:.1%}",
         )
     return table
 
@@ -311,31 +315,40 @@ def demo(
     run = json.loads((out / RUN_JSON).read_text()) if done else train(config, out, show_progress=not as_json)
     dynamics = _dynamics_payload(out)
     if as_json:
-        typer.echo(json.dumps({"data": summary, "run": run, "dynamics": dynamics}, indent=2))
+        typer.echo(dumps({"data": summary, "run": run, "dynamics": dynamics}))
         return
     console.print(_run_table(run, out))
     console.print(_dynamics_table(dynamics))
 
 
-def _rho_cell(rho: dict[str, float]) -> str:
-    interval = f" [{rho['low']:.3f}, {rho['high']:.3f}]" if "low" in rho else ""
+def _rho_cell(rho: dict[str, Any] | None) -> str:
+    if rho is None or rho.get("estimate") is None:
+        return ""
+    interval = f" [{rho['low']:.3f}, {rho['high']:.3f}]" if rho.get("low") is not None else ""
     return f"{rho['estimate']:.3f}{interval}"
 
 
 def _analysis_table(result: dict[str, Any]) -> Table:
     table = Table(title="Spearman rho with annotation entropy [95% bootstrap CI]", title_justify="left")
-    table.add_column("run")
-    for metric in ("aulc", "delta_loss", "late_unlearning", "final_loss"):
-        table.add_column(metric, justify="right")
-    table.add_column("partial rho (AULC)", justify="right")
+    for column in ("run", "AULC", "delta loss", "final loss", "within labels", "partial | length", "delta R2 (p)"):
+        table.add_column(column, justify="left" if column == "run" else "right")
     for run in result["runs"]:
-        cells = [_rho_cell(run["spearman"][m]) for m in ("aulc", "delta_loss", "late_unlearning", "final_loss")]
-        partial = run.get("partial_spearman_aulc")
-        table.add_row(run["run"], *cells, f"{partial['estimate']:.3f}" if partial else "")
+        spearman, controls = run.get("spearman", {}), run.get("controls", {})
+        within = [r["rho"] for r in controls.get("within_label", {}).values()]
+        partial = [r["estimate"] for r in controls.get("partial_one_length", {}).values() if r["estimate"] is not None]
+        regression = run.get("hierarchical_regression_aulc", {})
+        table.add_row(
+            run["run"],
+            *(_rho_cell(spearman.get(m)) for m in ("aulc", "delta_loss", "final_loss")),
+            f"{min(within):.3f} to {max(within):.3f}" if within else "",
+            f"{min(partial):.3f} to {max(partial):.3f}" if partial else "",
+            f"{regression['delta_r2']:.4f} ({regression['pvalue']:.2g})" if "delta_r2" in regression else "",
+        )
     for condition in result["conditions"]:
-        if len(condition["runs"]) > 1:
+        if len(condition["runs"]) > 1 and "aulc" in condition["spearman"]:
             s = condition["spearman"]["aulc"]
-            table.add_row(f"{len(condition['runs'])} seeds", f"{s['mean']:.3f} ± {s['sd']:.3f}", "", "", "", "")
+            table.add_row(f"{len(condition['runs'])} seeds (mean ± SD)", f"{s['mean']:.3f} ± {s['sd']:.3f}")
+    table.caption = "written: " + ", ".join(result["written"])
     return table
 
 
@@ -343,14 +356,20 @@ def _analysis_table(result: dict[str, Any]) -> Table:
 @reports_errors
 def analyze_command(
     run_dirs: Annotated[list[Path], typer.Argument(help="Run directories made by `loradyn train`.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for analysis.json (default: the runs' common folder).")
+    ] = None,
     n_resamples: Annotated[int, typer.Option(help="Bootstrap resamples per correlation.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    force: Annotated[bool, typer.Option(help="Replace results made for other runs or with other options.")] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Per-example metrics (metrics.parquet) and statistics (stats.json) of each run; seeds aggregated."""
+    """Per-example metrics (metrics.parquet) and statistics (stats.json) of each run; seeds aggregated and every
+    test adjusted over the family of runs (analysis.json)."""
     from loradyn.analyze import analyze
 
-    _emit(analyze(run_dirs, n_resamples=n_resamples, seed=seed), as_json, _analysis_table)
+    result = analyze(run_dirs, out=out, n_resamples=n_resamples, seed=seed, force=force)
+    _emit(result, as_json, _analysis_table)
 
 
 theory_app = typer.Typer(help="The second study's theory as measurable tools.", no_args_is_help=True)

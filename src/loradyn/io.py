@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from loradyn.errors import DataError
 
@@ -77,9 +80,28 @@ def write_atomic(target: str | os.PathLike[str], write: Callable[[Path], None]) 
     return Path(target)
 
 
+def jsonable(obj: Any) -> Any:
+    """``obj`` with NaN and infinities as None (strict JSON has neither) and NumPy scalars and arrays as Python
+    values, recursively through dicts, lists and tuples."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | np.ndarray):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def dumps(obj: Any) -> str:
+    """Strict, indented JSON of ``obj`` (see `jsonable`)."""
+    return json.dumps(jsonable(obj), indent=2, allow_nan=False)
+
+
 def write_json(target: str | os.PathLike[str], obj: Any) -> Path:
-    """Write ``obj`` as indented JSON, atomically."""
-    return write_atomic(target, lambda tmp: tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8"))
+    """Write ``obj`` as strict, indented JSON, atomically."""
+    return write_atomic(target, lambda tmp: tmp.write_text(dumps(obj) + "\n", encoding="utf-8"))
 
 
 def write_jsonl(target: str | os.PathLike[str], records: list[dict[str, Any]]) -> Path:

@@ -82,7 +82,7 @@ def late_unlearning(
     the least-squares ``slope`` of the loss over the last ``window`` share of the checkpoints (per step)."""
     losses = np.asarray(losses, dtype=float)
     if kind == "final_minus_min":
-        return losses[:, -1] - np.nanmin(losses, axis=1)
+        return losses[:, -1] - np.where(np.isfinite(losses), losses, np.inf).min(axis=1)
     if kind != "slope":
         raise ValueError(f"kind must be 'final_minus_min' or 'slope', got {kind!r}")
     if not 0 < window <= 1:
@@ -92,28 +92,64 @@ def late_unlearning(
 
 
 def loss_slope(losses: np.ndarray, steps: np.ndarray | None = None) -> np.ndarray:
-    """Least-squares slope of loss against step (per step; per checkpoint when ``steps`` is None)."""
+    """Least-squares slope of loss against step (per step; per checkpoint when ``steps`` is None), over each
+    example's finite checkpoints; NaN with fewer than 2."""
     losses = np.asarray(losses, dtype=float)
     x = np.arange(losses.shape[1], dtype=float) if steps is None else np.asarray(steps, dtype=float)
-    x = x - x.mean()
-    y = losses - losses.mean(axis=1, keepdims=True)
-    return (y @ x) / (x @ x)
+    w = np.isfinite(losses)
+    y = np.where(w, losses, 0.0)
+    n = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x_mean = (w * x).sum(axis=1) / n
+        y_mean = y.sum(axis=1) / n
+        dx = np.where(w, x - x_mean[:, None], 0.0)
+        return np.where(n >= 2, (dx * (y - y_mean[:, None])).sum(axis=1) / (dx**2).sum(axis=1), np.nan)
 
 
-def first_learned(p_gold: np.ndarray, *, threshold: float = 0.5) -> np.ndarray:
-    """Index of the first checkpoint from which ``p_gold > threshold`` holds to the end; -1 if never learned.
+def learned(pred: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Whether an example counts as learned in a recording: its argmax prediction is its label.
 
-    An item learned, forgotten and learned again counts from its last learning.
+    loradyn's one rule of "learned", behind `first_learned`, `learned_then_lost`, `forgetting_events` and the data
+    map's correctness, as Toneva et al. (2019) and Swayamdipta et al. (2020) define it (``p_gold > 0.5`` is stricter
+    for three or more classes and is not used). Element-wise over rows of the store.
     """
-    learned = np.asarray(p_gold, dtype=float) > threshold
-    stays = np.flip(np.logical_and.accumulate(np.flip(learned, axis=1), axis=1), axis=1)
-    return np.where(stays.any(axis=1), np.argmax(stays, axis=1), -1)
+    return np.asarray(pred) == np.asarray(label)
+
+
+def _observed(correct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Missing cells (NaN) carry the last observed state forward, so transitions are counted between observed
+    checkpoints; cells before the first observation count as not learned. Also returns which rows have any
+    observation."""
+    correct = np.asarray(correct, dtype=float)
+    seen = ~np.isnan(correct)
+    filled = pd.DataFrame(correct).ffill(axis=1).fillna(0.0).to_numpy() == 1
+    return filled, seen.any(axis=1)
+
+
+def first_learned(correct: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """The step from which each example stays learned to the end (`learned` at every later observed checkpoint);
+    NaN if it is not learned at the end. An item learned, forgotten and learned again counts from its last
+    learning. ``correct`` is ``(N, T)`` (see `learned`), ``steps`` ``(T,)``; returns ``(N,)`` steps (float)."""
+    filled, seen = _observed(correct)
+    stays = np.flip(np.logical_and.accumulate(np.flip(filled, axis=1), axis=1), axis=1)
+    first = np.asarray(steps, dtype=float)[np.argmax(stays, axis=1)]
+    return np.where(stays.any(axis=1) & seen, first, np.nan)
+
+
+def learned_then_lost(correct: np.ndarray) -> np.ndarray:
+    """Learned at some checkpoint but not at the last one: un-learning of what was once learned, unlike the first
+    study's delta loss, which is positive for items that were never learned. Pass only trained checkpoints (not
+    the probe at step 0). ``correct`` ``(N, T)``; returns ``(N,)`` float 1/0, NaN where nothing was observed."""
+    filled, seen = _observed(correct)
+    return np.where(seen, (filled.any(axis=1) & ~filled[:, -1]).astype(float), np.nan)
 
 
 def forgetting_events(correct: np.ndarray, *, never_learned: float = np.inf) -> np.ndarray:
-    """Number of learned -> forgotten transitions (correct at one checkpoint, wrong at the next), as in Toneva et
-    al. (2019). Items never predicted correctly get ``never_learned``: infinity by default, as Toneva et al. rank
-    them (most forgettable); pass 0 to count them as never forgotten, as some follow-ups do."""
-    correct = np.asarray(correct, dtype=bool)
-    events = np.sum(correct[:, :-1] & ~correct[:, 1:], axis=1).astype(float)
-    return np.where(correct.any(axis=1), events, never_learned)
+    """Number of learned -> forgotten transitions (learned at one observation, not at the next), as in Toneva et
+    al. (2019), who count them over an example's presentations in the training pass (inline rows; for probes,
+    start at the first trained checkpoint, not at step 0). Items never learned get ``never_learned``: infinity by
+    default, as Toneva et al. rank them (most forgettable); pass 0 to count them as never forgotten, as some
+    follow-ups do. ``correct`` ``(N, T)`` (see `learned`; missing cells are skipped); returns ``(N,)``."""
+    filled, seen = _observed(correct)
+    events = np.sum(filled[:, :-1] & ~filled[:, 1:], axis=1).astype(float)
+    return np.where(seen, np.where(filled.any(axis=1), events, never_learned), np.nan)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -15,24 +17,30 @@ def data_map(
     ambiguous_quantile: float = 2 / 3,
     confidence_threshold: float = 0.5,
 ) -> pd.DataFrame:
-    """Data-map coordinates from ``(N, T)`` arrays of p(gold) and correctness over checkpoints or epochs.
+    """Data-map coordinates from ``(N, T)`` arrays of p(gold) and correctness (see `curves.learned`; NaN where a
+    cell is missing, which is left out).
 
-    ``confidence`` is the mean p(gold), ``variability`` its standard deviation (ddof=0, as in the original code),
-    ``correctness`` the share of correct predictions. Regions: ``ambiguous`` for the most variable third
-    (variability at or above its ``ambiguous_quantile``); of the rest, ``easy`` when confidence is at least
-    ``confidence_threshold``, else ``hard``. Works on probe rows or on inline (training-pass) rows, which is what
-    the original used.
+    Dataset Cartography's map is per-epoch statistics of the training pass (inline rows, one column per epoch):
+    that is what `loradyn.analyze` calls the data map; the same function over probe checkpoints gives the
+    ``probe_`` map. ``confidence`` is the mean p(gold), ``variability`` its standard deviation (ddof=0, as in the
+    original code), ``correctness`` the share of learned recordings. Regions: ``ambiguous`` for the most variable
+    third (variability at or above its ``ambiguous_quantile``); of the rest, ``easy`` when confidence is at least
+    ``confidence_threshold``, else ``hard``.
     """
     p_gold = np.asarray(p_gold, dtype=float)
-    confidence = p_gold.mean(axis=1)
-    variability = p_gold.std(axis=1)
-    cut = np.quantile(variability, ambiguous_quantile)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an example with no recording gets NaN, counted upstream
+        confidence = np.nanmean(p_gold, axis=1)
+        variability = np.nanstd(p_gold, axis=1)
+        correctness = np.nanmean(np.asarray(correct, dtype=float), axis=1)
+    cut = np.nanquantile(variability, ambiguous_quantile)
     region = np.where(variability >= cut, "ambiguous", np.where(confidence >= confidence_threshold, "easy", "hard"))
+    region = np.where(np.isnan(confidence), None, region)
     return pd.DataFrame(
         {
             "confidence": confidence,
             "variability": variability,
-            "correctness": np.asarray(correct, dtype=float).mean(axis=1),
+            "correctness": correctness,
             "region": region,
         }
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -104,6 +104,13 @@ class Bootstrap:
             cross[lo : lo + CHUNK] = np.einsum("ij,ij->i", weighted, y.centred[lo : lo + CHUNK], dtype=np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             return cross / np.sqrt(x.sum_sq * y.sum_sq)
+
+
+@lru_cache(maxsize=2)
+def shared_bootstrap(n: int, n_resamples: int, seed: int) -> Bootstrap:
+    """One set of resamples per item count, per process: every statistic and run over the same items shares it
+    (common random numbers), and a metric's ranks are computed once."""
+    return Bootstrap(n, n_resamples=n_resamples, seed=seed)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ class HierarchicalRegression:
     f: float
     pvalue: float
     df: tuple[int, int]
+    pvalue_hc3: float
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -23,14 +24,18 @@ class HierarchicalRegression:
 
 def hierarchical_regression(y: np.ndarray, base: np.ndarray, added: np.ndarray) -> HierarchicalRegression:
     """OLS of ``y`` on ``base`` (N, p), then on ``base`` + ``added`` (N, q), both with an intercept; ΔR² and the
-    F test of the nested models (statsmodels ``compare_f_test``). The first study: metric ~ data-map confidence
-    + variability, then + entropy."""
+    F test of the nested models (statsmodels ``compare_f_test``), and beside it the heteroskedasticity-robust
+    (HC3) Wald F test (residual degrees of freedom) that the added coefficients are zero. The first study:
+    metric ~ data-map confidence + variability, then + entropy."""
     y = np.asarray(y, dtype=float)
     base = np.asarray(base, dtype=float).reshape(len(y), -1)
     full = np.column_stack([base, np.asarray(added, dtype=float).reshape(len(y), -1)])
     small = sm.OLS(y, sm.add_constant(base, has_constant="add")).fit()
     large = sm.OLS(y, sm.add_constant(full, has_constant="add")).fit()
     f, p, df_diff = large.compare_f_test(small)
+    added_terms = np.eye(full.shape[1] + 1)[base.shape[1] + 1 :]
+    robust = large.get_robustcov_results(cov_type="HC3")
+    p_hc3 = float(np.squeeze(robust.wald_test(added_terms, scalar=True).pvalue))
     return HierarchicalRegression(
         float(small.rsquared),
         float(large.rsquared),
@@ -38,4 +43,5 @@ def hierarchical_regression(y: np.ndarray, base: np.ndarray, added: np.ndarray) 
         float(f),
         float(p),
         (int(df_diff), int(large.df_resid)),
+        p_hc3,
     )

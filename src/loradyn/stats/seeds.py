@@ -56,8 +56,9 @@ def paired_comparison(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 
 
 def adjust_pvalues(pvalues: Sequence[float], *, method: str = "holm") -> np.ndarray:
-    """Adjust a family of p-values: ``"holm"`` (family-wise error) or ``"fdr_bh"`` (Benjamini-Hochberg false
-    discovery rate), through statsmodels' ``multipletests``."""
-    if method not in ("holm", "fdr_bh"):
-        raise ValueError(f"method must be 'holm' or 'fdr_bh', got {method!r}")
-    return multipletests(np.asarray(pvalues, dtype=float), method=method)[1]
+    """Adjust a family of p-values: ``"holm"`` (family-wise error) or ``"bh"`` (``"fdr_bh"``: Benjamini-Hochberg
+    false discovery rate), through statsmodels' ``multipletests``."""
+    methods = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh"}
+    if method not in methods:
+        raise ValueError(f"method must be one of {', '.join(methods)}, got {method!r}")
+    return multipletests(np.asarray(pvalues, dtype=float), method=methods[method])[1]

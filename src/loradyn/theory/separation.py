@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from loradyn.metrics.curves import checkpoint_matrices, first_learned
+from loradyn.metrics.curves import checkpoint_matrices, first_learned, learned
 from loradyn.store import read_dynamics
 from loradyn.theory.figures import figure
 
@@ -23,20 +23,21 @@ def _config(run_dir: Path) -> dict:
 
 def learning_steps(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """Per tracked example: ``is_noisy`` and the step from which it stays learned against the label it was
-    trained on (p > 0.5 of the noisy label, from probe rows); NaN if never."""
+    trained on (its argmax prediction is the noisy label, from probe rows); NaN if never."""
     run_dir = Path(run_dir)
     probes = read_dynamics(run_dir, mode="probe")
     probes = probes[probes["target"] == "noisy"]
     if probes.empty:
         raise ValueError(f"{run_dir}: no probe rows against the noisy labels; train with noise and record_labels=both")
-    ids, steps, (p_gold,) = checkpoint_matrices(probes, ("p_gold",))
-    index = first_learned(p_gold)
+    ids, steps, (correct,) = checkpoint_matrices(
+        probes.assign(correct=learned(probes["pred"], probes["label"])), ("correct",)
+    )
     examples = pd.read_parquet(run_dir / "examples.parquet").set_index("example_id")
     return pd.DataFrame(
         {
             "example_id": ids,
             "is_noisy": examples.loc[ids, "is_noisy"].to_numpy(),
-            "learned_step": np.where(index >= 0, steps[np.maximum(index, 0)], np.nan),
+            "learned_step": first_learned(correct, steps),
         }
     )
 

@@ -1,0 +1,131 @@
+"""How one run's per-example metrics follow annotation entropy: the first study's statistics (``stats.json``).
+
+Each block names its source. Correlations: Spearman's rho with a percentile bootstrap CI over items (10,000
+resamples) and Kendall's tau-b. Controls, as the first study's code applies them: rho within each gold label, and
+the first-order partial rho controlling for one length at a time; beside them, a stricter control that loradyn
+adds and names as such (lengths, gold label and majority confidence together; majority confidence has Spearman
+about -0.95 with entropy, so it removes most of entropy's rank variance). The hierarchical regression uses the
+training-pass data map, not the probe map that AULC is computed from (which would make the test circular).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from loradyn.metrics.calibration import expected_calibration_error
+from loradyn.stats.bootstrap import shared_bootstrap
+from loradyn.stats.correlation import finite_pairs, spearman_ci
+from loradyn.stats.partial import partial_spearman, spearman_by_group
+from loradyn.stats.proportions import shares_by_group
+from loradyn.stats.regression import hierarchical_regression
+
+#: Metrics correlated with annotation entropy (rho, p and Kendall's tau each).
+CORRELATED = ("aulc", "delta_loss", "late_unlearning", "loss_slope", "final_loss", "confidence", "variability")
+#: Metrics whose rho also gets a bootstrap CI by default: the first study's two headline measures.
+WITH_CI = ("aulc", "delta_loss")
+#: Lengths the first study controls for, one at a time.
+LENGTHS = ("premise_words", "hypothesis_words", "total_words")
+
+
+def entropy_statistics(
+    metrics: pd.DataFrame, *, n_resamples: int = 10_000, seed: int = 0, with_ci: tuple[str, ...] = WITH_CI
+) -> dict[str, Any]:
+    """The statistics of one run's metrics table (see `loradyn.metrics.table`) against its ``entropy`` column.
+
+    Every p-value computed is also listed under ``"tests"`` (name, p), so that a family of runs can be adjusted
+    together. Examples whose metric is NaN (a missing checkpoint, or never learned) are left out of that metric's
+    statistics and counted (``n_dropped``).
+    """
+    entropy = metrics["entropy"].to_numpy(dtype=float)
+    tests: list[dict[str, Any]] = []
+    out: dict[str, Any] = {"n_items": len(metrics), "spearman": {}, "tests": tests}
+    for name in CORRELATED:
+        if name not in metrics or metrics[name].isna().all():
+            continue
+        x, y, dropped = finite_pairs(metrics[name].to_numpy(dtype=float), entropy)
+        if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+            out["spearman"][name] = {"estimate": None, "n": len(x), "n_dropped": dropped, "undefined": "constant"}
+            continue
+        if name in with_ci:
+            result = spearman_ci(x, y, bootstrap=shared_bootstrap(len(x), n_resamples, seed)).to_dict()
+        else:
+            rho = stats.spearmanr(x, y)
+            result = {"estimate": float(rho.statistic), "pvalue": float(rho.pvalue), "n": len(x)}
+        out["spearman"][name] = result | {"n_dropped": dropped, "kendall_tau": float(stats.kendalltau(x, y).statistic)}
+        tests.append({"test": f"spearman {name}", "pvalue": result["pvalue"]})
+    out["controls"] = _controls(metrics, tests)
+    out["hierarchical_regression_aulc"] = _regression(metrics, tests)
+    out["unlearning"] = _unlearning(metrics, tests)
+    if "final_confidence" in metrics and "category" in metrics:
+        out["calibration_by_category"] = _calibration(metrics)
+    return out
+
+
+def _controls(metrics: pd.DataFrame, tests: list[dict[str, Any]]) -> dict[str, Any]:
+    """rho(AULC, entropy) within each gold label; partial rho controlling for each length alone (the first
+    study's); and the stricter joint control with majority confidence (loradyn's)."""
+    frame = metrics.dropna(subset=["aulc", "entropy"])
+    aulc, entropy = frame["aulc"].to_numpy(), frame["entropy"].to_numpy()
+    out: dict[str, Any] = {}
+    if "original_label" in frame:
+        out["within_label"] = spearman_by_group(aulc, entropy, frame["original_label"].to_numpy())
+        tests += [{"test": f"spearman aulc within label {g}", "pvalue": r["p"]} for g, r in out["within_label"].items()]
+    lengths = [c for c in LENGTHS if c in frame]
+    out["partial_one_length"] = {c: partial_spearman(aulc, entropy, frame[c].to_numpy()).to_dict() for c in lengths}
+    tests += [{"test": f"partial aulc | {c}", "pvalue": r["pvalue"]} for c, r in out["partial_one_length"].items()]
+    strict = [*lengths, "majority_confidence"] if "majority_confidence" in frame else []
+    if strict and "original_label" in frame:
+        labels = pd.get_dummies(frame["original_label"], drop_first=True, dtype=float).to_numpy()
+        design = np.column_stack([frame[strict].to_numpy(dtype=float), labels])
+        result = partial_spearman(aulc, entropy, design).to_dict()
+        out["partial_strict"] = result | {"controls": [*strict, "gold label"]}
+        tests.append({"test": "partial aulc | lengths, gold label, majority confidence", "pvalue": result["pvalue"]})
+    return out
+
+
+def _regression(metrics: pd.DataFrame, tests: list[dict[str, Any]]) -> dict[str, Any]:
+    """AULC ~ data-map confidence + variability (training pass), then + entropy: does entropy add anything?"""
+    columns = ["aulc", "confidence", "variability", "entropy"]
+    frame = metrics[columns].dropna()
+    if len(frame) < 10 or (frame[["confidence", "variability"]].std() == 0).any():
+        return {"skipped": "needs the training-pass data map (inline rows, 2 or more epochs) of 10 or more examples"}
+    result = hierarchical_regression(frame["aulc"], frame[["confidence", "variability"]], frame["entropy"])
+    tests.append({"test": "hierarchical regression aulc: entropy beyond the data map", "pvalue": result.pvalue})
+    return result.to_dict() | {"n": len(frame), "data_map": "training pass, per epoch"}
+
+
+def _unlearning(metrics: pd.DataFrame, tests: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per entropy category: mean delta loss (the first study's un-learning table), the share with a positive
+    delta loss, and the share learned then lost, each share with its Wilson CI and a chi-squared test across
+    categories."""
+    if "category" not in metrics:
+        return {}
+    categories = metrics["category"].to_numpy()
+    delta = metrics["delta_loss"].to_numpy(dtype=float)
+    out = {
+        "delta_loss_mean": metrics.groupby("category")["delta_loss"].mean().to_dict(),
+        "delta_loss_positive": shares_by_group(np.where(np.isnan(delta), np.nan, delta > 0), categories),
+        "learned_then_lost": shares_by_group(metrics["learned_then_lost"].to_numpy(dtype=float), categories),
+    }
+    for name in ("delta_loss_positive", "learned_then_lost"):
+        tests.append({"test": f"{name} across categories (chi2)", "pvalue": out[name]["chi2_test"]["pvalue"]})
+    return out
+
+
+def _calibration(metrics: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """ECE (15 bins), mean prediction entropy and accuracy at the last probe, per entropy category."""
+    out = {}
+    for category, group in metrics.dropna(subset=["final_confidence", "final_correct"]).groupby("category"):
+        confidence = group["final_confidence"].to_numpy()
+        correct = group["final_correct"].to_numpy() == 1
+        out[str(category)] = {
+            "ece": expected_calibration_error(confidence, correct),
+            "prediction_entropy": float(group["prediction_entropy"].mean()),
+            "accuracy": float(correct.mean()),
+            "n": len(group),
+        }
+    return out
