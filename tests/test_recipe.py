@@ -14,7 +14,7 @@ from test_train import small
 from loradyn.data import load_chaosnli
 from loradyn.data.annotations import annotation_entropy
 from loradyn.data.noise import clean_item_noise
-from loradyn.train.batches import epoch_batches
+from loradyn.train.batches import epoch_batches, micro_batches
 from loradyn.train.recipe import class_weights, warmup_cosine
 from loradyn.train.rundata import build_run_data
 from loradyn.train.runner import Run, RunProgress
@@ -80,6 +80,30 @@ def test_batches_are_random_by_default():
     lengths = np.arange(640) % 37
     batches = epoch_batches(lengths, batch_size=32, seed=0, epoch=0, group_by_length=False)
     assert np.array_equal(np.concatenate(batches), np.random.default_rng([0, 0]).permutation(640))
+
+
+def test_micro_batches_are_the_cheapest_cut_of_the_length_sorted_batch():
+    import itertools
+
+    lengths = np.array([9, 40, 12, 38, 10, 11, 70, 13])
+    positions = np.arange(8)
+
+    def cost(pieces, overhead):
+        return sum(overhead + len(p) * lengths[p].max() for p in pieces)
+
+    for overhead in (0, 20, 60, 1000):
+        got = micro_batches(positions, lengths, max_size=8, overhead=overhead)
+        assert sorted(np.concatenate(got).tolist()) == list(range(8))
+        ordered = positions[np.argsort(-lengths, kind="stable")]
+        brute = min(
+            cost(np.split(ordered, list(cuts)), overhead)
+            for k in range(8)
+            for cuts in itertools.combinations(range(1, 8), k)
+        )
+        assert cost(got, overhead) == brute
+    assert len(micro_batches(positions, lengths, max_size=8, overhead=1000)) == 1
+    assert max(map(len, micro_batches(positions, lengths, max_size=3, overhead=1000))) <= 3
+    assert len(micro_batches(positions, lengths, max_size=8, overhead=0, pad_to=128)) == 1  # padded: nothing to gain
 
 
 def test_length_sorted_micro_batches_give_the_gradient_of_one_padded_batch(data_dir, tmp_path):

@@ -36,10 +36,11 @@ class RunConfig:
 
     Departures that remain, and why:
 
-    - Padding: each random batch is sorted by length and split into ``grad_accum`` micro-batches padded to their
-      own longest item (``padding="dynamic"``); their gradients add up to the whole batch's, class weighting over
-      the whole batch included, so this changes speed, not the maths (equal within float32 rounding; tested).
-      The study padded every item to 128 tokens (``padding="max_length"``).
+    - Padding: each random batch is sorted by length and cut into micro-batches where it is cheapest
+      (``micro_batch_overhead``), each padded to its own longest item (``padding="dynamic"``); their gradients add
+      up to the whole batch's, class weighting over the whole batch included, so this changes speed, not the
+      maths (equal within float32 rounding; tested). The study padded every item to 128 tokens
+      (``padding="max_length"``), 4x slower here (`docs/benchmarks/engine.md`).
     - Batch order: a permutation drawn from ``(seed, epoch)`` rather than the study's unseeded ``DataLoader``
       shuffle from the global torch RNG, so that a killed run resumes exactly; the same distribution, not the
       same batches.
@@ -96,7 +97,14 @@ class RunConfig:
     epochs: int = field(default=5, metadata={"help": "passes over the training set"})
     batch_size: int = field(default=32, metadata={"help": "examples per optimizer step"})
     grad_accum: int = field(
-        default=4, metadata={"help": "length-sorted micro-batches per optimizer step (speed and memory, same maths)"}
+        default=1, metadata={"help": "split each batch into at least this many micro-batches (memory; same maths)"}
+    )
+    micro_batch_overhead: int | None = field(
+        default=None,
+        metadata={
+            "help": "cost of one more micro-batch in padded tokens, for cutting batches by length (speed only); "
+            "None: 128 on a CPU, 1024 on a GPU"
+        },
     )
     lr: float = field(default=2e-5, metadata={"help": "peak learning rate"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay, on every trainable parameter"})
@@ -146,6 +154,8 @@ class RunConfig:
             raise ValueError(
                 f"record_labels={self.record_labels!r} needs noise_rate > 0: without noise there is no noisy label"
             )
+        if self.micro_batch_overhead is not None and self.micro_batch_overhead < 0:
+            raise ValueError(f"micro_batch_overhead must be >= 0 (padded tokens), got {self.micro_batch_overhead}")
         if self.grad_accum > self.batch_size:
             raise ValueError(
                 f"grad_accum {self.grad_accum} exceeds batch_size {self.batch_size}: "

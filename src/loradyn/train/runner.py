@@ -33,7 +33,7 @@ from loradyn.io import write_atomic, write_json
 from loradyn.models.adapters import apply_method
 from loradyn.models.registry import resolve_model
 from loradyn.store import DynamicsStore
-from loradyn.train.batches import Encoded, collate, encode, epoch_batches, probe_batches
+from loradyn.train.batches import Encoded, collate, encode, epoch_batches, micro_batches, probe_batches
 from loradyn.train.config import RunConfig
 from loradyn.train.recipe import class_weights, make_optimizer
 from loradyn.train.recorder import Recorder, probe_logits
@@ -136,6 +136,9 @@ class Run:
         self.accelerator = Accelerator(
             mixed_precision=_mixed_precision(config.precision), cpu=not torch.cuda.is_available()
         )
+        self.micro_batch_overhead = config.micro_batch_overhead
+        if self.micro_batch_overhead is None:  # the fixed cost of one more pass, in padded tokens (measured)
+            self.micro_batch_overhead = 1024 if torch.cuda.is_available() else 128
         self.steps_per_epoch = -(-len(self.train_set.labels) // config.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
         optimizer, self.schedule = make_optimizer(
@@ -315,20 +318,24 @@ class Run:
         return loss
 
     def _accumulate(self, positions: np.ndarray, progress: RunProgress, epoch: int) -> float:
-        """Gradients of a global batch's class-weighted mean loss. Each process takes its share, sorted by length
-        and split into ``grad_accum`` micro-batches, so each is padded only to its own longest item; the pieces'
-        gradients add up to the whole batch's."""
+        """Gradients of a global batch's class-weighted mean loss. Each process takes its share and cuts it into
+        length-sorted micro-batches (`micro_batches`: at least ``grad_accum``), each padded only to its own longest
+        item; the pieces' gradients add up to the whole batch's."""
         config, world, rank = self.config, self.accelerator.num_processes, self.accelerator.process_index
         # The class-weighted mean over the *global* batch: each piece's weighted sum is divided by the whole
         # batch's weight, and multiplied by the world size because data-parallel gradients are averaged.
         labels = self.train_set.labels[positions]
         denominator = float(self.weights.cpu()[labels].sum())
         mine = positions[rank::world]
-        mine = mine[np.argsort(-self.train_set.lengths[mine], kind="stable")]
+        pieces = micro_batches(
+            mine,
+            self.train_set.lengths,
+            max_size=-(-len(mine) // config.grad_accum),
+            overhead=self.micro_batch_overhead,
+            pad_to=config.max_length if config.padding == "max_length" else None,
+        )
         total = 0.0
-        for piece in np.array_split(mine, config.grad_accum):
-            if len(piece) == 0:
-                continue
+        for piece in pieces:
             batch = self._batch(self.train_set, piece)
             with self.accelerator.autocast():
                 logits = self.model(**{k: v for k, v in batch.items() if k != "labels"}).logits

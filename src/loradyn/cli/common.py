@@ -1,0 +1,67 @@
+"""What every command group shares: consoles, options, error reporting and the table/JSON switch."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from loradyn.data.catalog import FileMapping
+from loradyn.errors import DataError
+from loradyn.io import dumps
+
+console = Console()
+errors = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", envvar="LORADYN_DATA_DIR", help="Folder laid out like ../shared/data.")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+TextFields = Annotated[str, typer.Option(help="User file: comma-separated text fields.")]
+CountFields = Annotated[str | None, typer.Option(help="User file: comma-separated per-class count columns.")]
+LabelsField = Annotated[str | None, typer.Option(help="User file: the field listing each annotator's label.")]
+LabelNames = Annotated[str | None, typer.Option(help="User file: comma-separated class names, in index order.")]
+IdField = Annotated[str | None, typer.Option(help="User file: the field with a unique item id.")]
+GoldField = Annotated[str | None, typer.Option(help="User file: the field with a reference label.")]
+
+
+def split_list(value: str | None) -> tuple[str, ...] | None:
+    return None if value is None else tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def file_mapping(text_fields, count_fields, labels_field, label_names, id_field, gold_field) -> FileMapping:
+    return FileMapping(
+        text_fields=split_list(text_fields),
+        count_fields=split_list(count_fields),
+        labels_field=labels_field,
+        label_names=split_list(label_names),
+        id_field=id_field,
+        gold_field=gold_field,
+    )
+
+
+def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn bad input into one readable line on stderr and exit status 2, instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (DataError, ValueError) as err:
+            errors.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def emit(payload: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], Table]) -> None:
+    if as_json:
+        typer.echo(dumps(payload))
+    else:
+        console.print(render(payload))
