@@ -1,0 +1,374 @@
+"""``loradyn detect``'s core: every applicable detector over run directories, into one per-example table.
+
+A run directory gives its dynamics (``dynamics.parquet``; rows against the noisy labels), its examples
+(``examples.parquet``: ``label`` trained on, ``original_label``, the truth ``is_noisy``, ``split``, ``tracked`` and,
+where annotations exist, ``entropy`` and ``category``) and its configuration (``run.json``). Confident learning
+applies where the directory also holds ``oof_probs.parquet`` (``example_id`` and ``probs``, the out-of-sample class
+probabilities from held-out folds, see `loradyn.noisy.folds.kfold_splits`). RACT pairs runs whose configurations
+differ only in their rank.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loradyn.errors import DataError
+from loradyn.io import write_atomic
+from loradyn.noisy.confident import confident_learning
+from loradyn.noisy.detectors import (
+    aum_score,
+    datamap_confidence,
+    forgetting_score,
+    prediction_disagreement,
+    small_loss,
+)
+from loradyn.noisy.ract import DEFAULT_WINDOW, check_window, rank_discrepancy
+from loradyn.noisy.rows import check_source, covers, some, trained_rows
+from loradyn.noisy.thresholds import flag_gmm, flag_top_rate, flag_trusted
+from loradyn.store import DYNAMICS, read_dynamics
+
+RUN_JSON = "run.json"
+EXAMPLES = "examples.parquet"
+OOF_PROBS = "oof_probs.parquet"
+EXAMPLE_COLUMNS = ("example_id", "label", "original_label", "is_noisy", "split", "tracked")
+ANNOTATIONS = ("entropy", "category")
+SCOPES = ("tracked", "train")
+#: Configuration fields that name the condition of a detections row.
+CONDITION = ("dataset", "model", "method", "noise_kind", "noise_rate", "noise_seed", "seed")
+#: Configuration fields that may differ within a RACT pair: the rank, and where the data were read from.
+PAIR_IGNORES = ("rank", "data_dir")
+
+#: Detectors of one run: name -> (score function of (dynamics, ids, source), whether it reads ``source``; the
+#: others read the training pass alone).
+SINGLE_RUN: dict[str, tuple[Callable[[pd.DataFrame, np.ndarray, str], np.ndarray], bool]] = {
+    "small_loss": (lambda d, ids, source: small_loss(d, ids, reduce="mean", source=source), True),
+    "final_loss": (lambda d, ids, source: small_loss(d, ids, reduce="final", source=source), True),
+    "aum": (lambda d, ids, source: aum_score(d, ids), False),
+    "datamap_confidence": (lambda d, ids, source: datamap_confidence(d, ids), False),
+    "forgetting": (lambda d, ids, source: forgetting_score(d, ids), False),
+    "disagreement": (lambda d, ids, source: prediction_disagreement(d, ids, source=source), True),
+}
+DETECTORS = ("rank_discrepancy", *SINGLE_RUN, "confident_learning")
+
+
+@dataclass(frozen=True)
+class NoisyRun:
+    """One run directory's detector inputs.
+
+    Attributes
+    ----------
+    run_dir : Path
+    config : dict
+        ``run.json``'s ``config``.
+    dynamics : DataFrame
+        The rows against the noisy labels (``target == "noisy"``).
+    examples : DataFrame
+        The scored examples, indexed by ``example_id`` in sorted order, with the columns of ``examples.parquet``.
+    """
+
+    run_dir: Path
+    config: dict[str, Any]
+    dynamics: pd.DataFrame
+    examples: pd.DataFrame
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.examples.index.to_numpy()
+
+    @property
+    def name(self) -> str:
+        return self.run_dir.name
+
+
+def load_run(run_dir: str | os.PathLike[str], *, scope: str = "tracked") -> NoisyRun:
+    """Read a run directory's detector inputs.
+
+    ``scope="tracked"`` (the default) scores the tracked training examples, which probes and the training pass
+    both record, so every detector applies; ``"train"`` scores every training example (then only the training
+    pass covers them all, and ``source="auto"`` reads it).
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+    run_dir = Path(run_dir)
+    config = _read_config(run_dir)
+    try:
+        dynamics = trained_rows(read_dynamics(run_dir))
+    except DataError as err:
+        raise DataError(err.message, path=err.path or run_dir / DYNAMICS, field=err.field, fix=err.fix) from None
+    path = run_dir / EXAMPLES
+    if not path.is_file():
+        raise DataError("no examples.parquet in the run directory", path=path, fix="point at a finished run directory")
+    examples = pd.read_parquet(path)
+    missing = [c for c in EXAMPLE_COLUMNS if c not in examples]
+    if missing:
+        raise DataError(f"missing columns {missing}", path=path, field=missing[0], fix="re-record the run")
+    keep = (examples["split"] == "train") & (examples["tracked"].astype(bool) if scope == "tracked" else True)
+    examples = examples[keep].set_index("example_id").sort_index()
+    if examples.empty:
+        raise DataError(f"no {scope} training examples", path=path, field="split", fix="score a run that trained")
+    recorded = dynamics[["example_id", "label"]].drop_duplicates().set_index("example_id")["label"]
+    recorded = recorded[recorded.index.isin(examples.index)]
+    wrong = recorded.index[recorded.to_numpy() != examples.loc[recorded.index, "label"].to_numpy()]
+    if len(wrong):
+        raise DataError(
+            f"the noisy labels of {len(set(wrong))} example(s) differ from examples.parquet, e.g. {some(wrong)}",
+            path=run_dir / DYNAMICS,
+            field="label",
+            fix="dynamics.parquet and examples.parquet must come from the same run",
+        )
+    return NoisyRun(run_dir, config, dynamics, examples)
+
+
+def _read_config(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / RUN_JSON
+    if not path.is_file():
+        raise DataError("no run.json in the run directory", path=path, fix="point at a loradyn run directory")
+    try:
+        run = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise DataError(f"malformed JSON ({err.msg})", path=path, line=err.lineno, fix="re-record the run") from None
+    if not isinstance(run.get("config"), dict):
+        raise DataError("no configuration", path=path, field="config", fix="re-record the run with loradyn train")
+    return run["config"]
+
+
+def check_comparable(a: NoisyRun, b: NoisyRun) -> None:
+    """Raise a `DataError` naming both runs unless they score the same examples with the same noisy labels."""
+    if not np.array_equal(a.ids, b.ids):
+        only_a, only_b = np.setdiff1d(a.ids, b.ids), np.setdiff1d(b.ids, a.ids)
+        raise DataError(
+            f"runs {a.run_dir} and {b.run_dir} cover different examples: {len(only_a)} only in the first "
+            f"(e.g. {some(only_a)}), {len(only_b)} only in the second (e.g. {some(only_b)})",
+            field="example_id",
+            fix="compare runs that differ only in rank: the same dataset, n_bulk, tracked items and seed",
+        )
+    differ = a.ids[a.examples["label"].to_numpy() != b.examples["label"].to_numpy()]
+    if len(differ):
+        raise DataError(
+            f"runs {a.run_dir} and {b.run_dir} trained on different noisy labels for {len(differ)} example(s), "
+            f"e.g. {some(differ)}",
+            field="label",
+            fix="compare runs with the same noise_rate, noise_kind and noise_seed",
+        )
+
+
+def pair_runs(runs: Sequence[NoisyRun], *, ranks: tuple[int, int] | None = None) -> list[tuple[NoisyRun, NoisyRun]]:
+    """RACT pairs ``(low, high)``: LoRA runs whose configurations agree on everything but the rank (and
+    ``data_dir``), checked with `check_comparable`.
+
+    Parameters
+    ----------
+    runs
+        Runs to pair; a run without a partner is left out.
+    ranks
+        ``(low, high)``: pair exactly these ranks (e.g. ``(4, 16)``, the study's), for a rank sweep. By default a
+        group of matching runs must hold exactly two ranks.
+    """
+    if ranks is not None and (len(ranks) != 2 or not 0 < ranks[0] < ranks[1]):
+        raise ValueError(f"ranks must be (low, high) with 0 < low < high, got {ranks}")
+    groups: dict[str, list[NoisyRun]] = defaultdict(list)
+    for run in runs:
+        if run.config.get("method", "lora") == "lora":
+            rest = {k: v for k, v in run.config.items() if k not in PAIR_IGNORES}
+            groups[json.dumps(rest, sort_keys=True, default=str)].append(run)
+    pairs = []
+    for group in groups.values():
+        by_rank: dict[int, list[NoisyRun]] = defaultdict(list)
+        for run in group:
+            by_rank[run.config["rank"]].append(run)
+        for rank, same in by_rank.items():
+            if len(same) > 1:
+                raise DataError(
+                    f"runs {same[0].run_dir} and {same[1].run_dir} have equal ranks ({rank}) and the same "
+                    "configuration otherwise, so neither is the low-rank run",
+                    field="rank",
+                    fix="pair a low-rank with a high-rank run (e.g. 4 and 16); leave out the duplicate",
+                )
+        if ranks is not None:
+            chosen = [by_rank[r][0] for r in ranks if r in by_rank]
+        elif len(by_rank) > 2:
+            raise DataError(
+                f"runs {', '.join(str(r.run_dir) for r in group)} differ only in rank ({sorted(by_rank)}), so the "
+                "RACT pair is ambiguous",
+                field="rank",
+                fix="pass ranks=(low, high), e.g. (4, 16)",
+            )
+        else:
+            chosen = sorted(group, key=lambda r: r.config["rank"])
+        if len(chosen) == 2:
+            check_comparable(*chosen)
+            pairs.append((chosen[0], chosen[1]))
+    return pairs
+
+
+def detect(
+    run_dirs: Sequence[str | os.PathLike[str]],
+    *,
+    detectors: Sequence[str] | None = None,
+    scope: str = "tracked",
+    source: str = "auto",
+    window: tuple[float, float] = DEFAULT_WINDOW,
+    ranks: tuple[int, int] | None = None,
+    trusted: pd.Series | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per-example scores and flags of every applicable detector, over run directories.
+
+    Parameters
+    ----------
+    run_dirs
+        Run directories trained on noisy labels (recorded with ``record_labels="both"``).
+    detectors
+        Names from `DETECTORS`; by default every one that applies: the single-run detectors on each run (those
+        of the training pass where it was recorded), ``rank_discrepancy`` on each RACT pair (`pair_runs`), and
+        ``confident_learning`` where ``oof_probs.parquet`` exists. A named detector that does not apply is an
+        error.
+    scope
+        ``"tracked"`` or ``"train"`` examples (see `load_run`).
+    source
+        ``"auto"``, ``"probe"`` or ``"inline"`` for the detectors that can read either (small loss, final loss,
+        disagreement, rank discrepancy).
+    window
+        Rank discrepancy's window (`loradyn.noisy.ract.DEFAULT_WINDOW`).
+    ranks
+        RACT's ``(low, high)`` ranks, for a rank sweep (see `pair_runs`).
+    trusted
+        ``is_noisy`` of a trusted subset, indexed by example id: adds ``flag_trusted``.
+    seed
+        Seeds the Gaussian mixture.
+
+    Returns
+    -------
+    DataFrame
+        One row per detector x run (or RACT pair) x example: ``detector``, ``run`` (``low|high`` for a pair),
+        ``rank`` and ``low_rank`` (RACT only), the condition (`CONDITION`), ``example_id``, ``score`` (larger =
+        more likely noisy), ``flag_known_rate`` (the top ``round(noise_rate * N)``), ``flag_gmm``,
+        ``flag_trusted`` (with ``trusted``), ``flag_own`` (a detector's own rule: disagreement, cleanlab's
+        issues; NA otherwise), then the truth: ``is_noisy``, ``label``, ``original_label`` and, where
+        annotations exist, ``entropy`` and ``category``.
+    """
+    if detectors is not None and not detectors:
+        raise ValueError("detectors is empty; pass None for every applicable detector")
+    unknown = sorted(set(detectors or ()) - set(DETECTORS))
+    if unknown:
+        raise ValueError(f"detectors must be among {', '.join(DETECTORS)}, got {unknown}")
+    check_source(source)
+    check_window(window)
+    if not run_dirs:
+        raise ValueError("no run directories given")
+    wanted = list(detectors or DETECTORS)
+    runs = [load_run(d, scope=scope) for d in run_dirs]
+    pairs = pair_runs(runs, ranks=ranks) if "rank_discrepancy" in wanted else []
+    if "rank_discrepancy" in wanted and not pairs and detectors is not None:
+        raise DataError(
+            "no two runs differ only in rank",
+            path=runs[0].run_dir,
+            field="rank",
+            fix="pass a low-rank and a high-rank run of the same configuration (e.g. ranks 4 and 16)",
+        )
+    blocks = []
+    for run in runs:
+        for name in (n for n in wanted if n in SINGLE_RUN):
+            score_fn, reads_source = SINGLE_RUN[name]
+            needed = source if reads_source else "inline"
+            if not any(covers(run.dynamics, run.ids, s) for s in ("probe", "inline") if needed in (s, "auto")):
+                if detectors is None:
+                    continue
+                raise DataError(
+                    f"{name} needs {needed} rows for every scored example",
+                    path=run.run_dir / DYNAMICS,
+                    field="mode",
+                    fix="record the training pass (record_inline=True), or choose another source or detector",
+                )
+            score = score_fn(run.dynamics, run.ids, source)
+            own = score >= 1 if name == "disagreement" else None
+            blocks.append(_block(name, [run], score, own=own, trusted=trusted, seed=seed))
+        if "confident_learning" in wanted:
+            probs = _oof_probs(run, required=detectors is not None)
+            if probs is not None:
+                result = confident_learning(probs, run.examples["label"].to_numpy())
+                blocks.append(
+                    _block("confident_learning", [run], result.scores, own=result.issues, trusted=trusted, seed=seed)
+                )
+    for low, high in pairs:
+        score = rank_discrepancy(low.dynamics, high.dynamics, low.ids, window=window, source=source)
+        blocks.append(_block("rank_discrepancy", [low, high], score, own=None, trusted=trusted, seed=seed))
+    if not blocks:
+        raise DataError("no detector applies to these runs", path=runs[0].run_dir, fix="check the runs' dynamics")
+    return pd.concat(blocks, ignore_index=True)
+
+
+def _oof_probs(run: NoisyRun, *, required: bool) -> np.ndarray | None:
+    """The run's out-of-sample probabilities ``(N, K)`` in the order of its ids, or None where there are none."""
+    path = run.run_dir / OOF_PROBS
+    if not path.is_file():
+        if required:
+            raise DataError(
+                "confident learning needs out-of-sample probabilities",
+                path=path,
+                fix="train held-out folds (kfold_splits) and write their probabilities there",
+            )
+        return None
+    table = pd.read_parquet(path)
+    for column in ("example_id", "probs"):
+        if column not in table:
+            raise DataError(f"missing column {column!r}", path=path, field=column, fix="write example_id and probs")
+    table = table.drop_duplicates("example_id", keep="last").set_index("example_id")
+    missing = np.setdiff1d(run.ids, table.index)
+    if len(missing):
+        raise DataError(
+            f"{len(missing)} scored example(s) have no probabilities, e.g. {some(missing)}",
+            path=path,
+            field="example_id",
+            fix="hold out every scored example in one fold",
+        )
+    return np.stack(table.loc[run.ids, "probs"].to_numpy()).astype(float)
+
+
+def _block(
+    detector: str,
+    runs: list[NoisyRun],
+    score: np.ndarray,
+    *,
+    own: np.ndarray | None,
+    trusted: pd.Series | None,
+    seed: int,
+) -> pd.DataFrame:
+    """One detector's rows over one run (or RACT pair): condition, score, flags and truth."""
+    run, n = runs[-1], len(score)
+    rank = run.config.get("rank") if run.config.get("method", "lora") == "lora" else None
+    frame = pd.DataFrame(
+        {
+            "detector": detector,
+            "run": "|".join(r.name for r in runs),
+            "rank": pd.array([rank] * n, dtype="Int64"),
+            "low_rank": pd.array([runs[0].config["rank"] if len(runs) > 1 else None] * n, dtype="Int64"),
+            **{c: run.config[c] for c in CONDITION if c in run.config},
+            "example_id": run.ids,
+            "score": score,
+            "flag_known_rate": flag_top_rate(score, rate=run.config["noise_rate"]),
+            "flag_gmm": flag_gmm(score, seed=seed),
+        }
+    )
+    if trusted is not None:
+        try:
+            frame["flag_trusted"] = flag_trusted(score, run.ids, trusted)
+        except DataError as err:
+            raise DataError(err.message, path=run.run_dir, field=err.field, fix=err.fix) from None
+    frame["flag_own"] = pd.array([None] * n if own is None else own, dtype="boolean")
+    truth = [c for c in ("is_noisy", "label", "original_label", *ANNOTATIONS) if c in run.examples]
+    return frame.join(run.examples[truth], on="example_id")
+
+
+def write_detections(detections: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a detections table (see `detect`) to Parquet, atomically; return the path."""
+    return write_atomic(path, lambda tmp: detections.to_parquet(tmp, index=False))
