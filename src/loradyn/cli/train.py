@@ -131,7 +131,7 @@ def demo(
     if report is not None:
         from loradyn.report.demo import demo_page
 
-        page = demo_page(run, stats, command=command_line(), seconds=time.perf_counter() - started)
+        page = demo_page(run, stats, command=command_line(), seconds=time.perf_counter() - started, reused=done)
         write_atomic(report, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     if as_json:
         typer.echo(dumps({"data": summary, "run": run, "dynamics": dynamics, "stats": stats}))

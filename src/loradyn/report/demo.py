@@ -27,7 +27,7 @@ def _verdict(holds: bool) -> str:
     return "holds" if holds else "does NOT hold"
 
 
-def demo_page(run: dict[str, Any], stats: dict[str, Any], *, command: str, seconds: float) -> str:
+def demo_page(run: dict[str, Any], stats: dict[str, Any], *, command: str, seconds: float, reused: bool) -> str:
     """The markdown page: design, a table of the demo's statistics beside the paper's findings, and verdicts
     computed from the numbers."""
     config, data = run["config"], run["data"]
@@ -90,19 +90,22 @@ def demo_page(run: dict[str, Any], stats: dict[str, Any], *, command: str, secon
         f"Contested items un-learn in absolute terms (mean Δloss > 0): {_verdict(delta['contested'] > 0)}.",
     ]
     steps = f"{run['progress']['checkpoints']} probes over {run['progress']['step']} optimizer steps"
+    method = f"LoRA r{config['rank']}" if config["method"] == "lora" else config["method"]
     return f"""# The demo run beside the first study
 
-{made_by(command, seconds)} The run itself trained for {run["timings"]["train"]:.0f} s and probed for
-{run["timings"]["probe"]:.0f} s (`run.json`); the statistics are `loradyn analyze`'s (`metrics.parquet`,
-`stats.json`, `analysis.json` in the run directory).
+{made_by(command, seconds)}{" It summarised a run made before." if reused else ""}
 
-The demo is the first study's design at laptop scale, not a replication: {config["model"]} with
-{config["method"]} r{config["rank"]}, {config["n_bulk"]:,} bulk items instead of 20,000, {config["epochs"]} epochs
-instead of 5, lr {config["lr"]:g} instead of 2e-5 so that a few hundred steps learn something, a probe every
-{config["probe_every"]} steps ({steps}). Everything else is the study's recipe as its code has it (loradyn's
-defaults, listed in `RunConfig`'s docstring): the {data["n_tracked"]:,} tracked ChaosNLI-SNLI items of its 80/20
-split, one bulk draw with seed {config["bulk_seed"]}, class-weighted loss, the clamped-cosine schedule, random
-batches, no segment ids. `CHANGELOG.md` says what changed since loradyn 0.1.
+The run itself trained for {run["timings"]["train"]:.0f} s and probed for {run["timings"]["probe"]:.0f} s
+(`run.json`); the statistics are `loradyn analyze`'s (`metrics.parquet`, `stats.json`, `analysis.json` in the run
+directory).
+
+The demo is the first study's design at laptop scale, not a replication: {config["model"]} with {method},
+{config["n_bulk"]:,} bulk items instead of 20,000, {config["epochs"]} epochs instead of 5, lr {config["lr"]:g}
+instead of 2e-5 so that a few hundred steps learn something, a probe every {config["probe_every"]} steps ({steps}).
+Everything else is the study's recipe as its code has it (loradyn's defaults, listed in `RunConfig`'s docstring):
+the {data["n_tracked"]:,} tracked ChaosNLI-SNLI items of its 80/20 split, one bulk draw with seed
+{config["bulk_seed"]}, class-weighted loss, the clamped-cosine schedule, random batches, no segment ids.
+`CHANGELOG.md` says what changed since loradyn 0.1.
 
 | measure | demo | first study |
 |---|---|---|

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from loradyn.data.annotations import CATEGORIES
 from loradyn.data.noise import NOISE_KINDS
 from loradyn.errors import DataError
 from loradyn.models.adapters import METHODS
@@ -82,6 +83,24 @@ class RunConfig:
     n_tracked: int | None = field(default=None, metadata={"help": "tracked items kept; None keeps all"})
     tracked_ids: list[str] | None = field(default=None, metadata={"help": "explicit tracked ids (train items)"})
     n_validation: int | None = field(default=None, metadata={"help": "validation items kept; None keeps all"})
+    train_categories: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "ChaosNLI items trained on, by entropy category (None: all); every tracked item is still probed "
+            "(the first study's entropy-bucket ablation)"
+        },
+    )
+    folds: int | None = field(
+        default=None, metadata={"help": "K-fold: hold out fold `fold` of `folds` from training, and track it"}
+    )
+    fold: int | None = field(default=None, metadata={"help": "which fold is held out (0-based; needs folds)"})
+    exclude_ids: list[str] | None = field(
+        default=None, metadata={"help": "training examples left out (e.g. those flagged as noisy)"}
+    )
+    downweight_ids: list[str] | None = field(
+        default=None, metadata={"help": "training examples whose loss is multiplied by `downweight`"}
+    )
+    downweight: float = field(default=0.1, metadata={"help": "loss weight of downweight_ids, in (0, 1]"})
     data_dir: str | None = field(default=None, metadata={"help": "local data folder; None uses $LORADYN_DATA_DIR"})
 
     noise_rate: float = field(default=0.0, metadata={"help": "share of labels flipped (of the noise scope)"})
@@ -154,6 +173,17 @@ class RunConfig:
             raise ValueError(
                 f"record_labels={self.record_labels!r} needs noise_rate > 0: without noise there is no noisy label"
             )
+        if (self.folds is None) != (self.fold is None):
+            raise ValueError("folds and fold go together: folds=K and fold=0..K-1")
+        if self.folds is not None:
+            if self.folds < 2 or not 0 <= self.fold < self.folds:
+                raise ValueError(f"need folds >= 2 and 0 <= fold < folds, got folds={self.folds}, fold={self.fold}")
+            if self.tracked_ids is not None or self.n_tracked is not None:
+                raise ValueError("with folds, the held-out fold is the tracked set: drop tracked_ids and n_tracked")
+        if self.train_categories is not None and not set(self.train_categories) <= set(CATEGORIES):
+            raise ValueError(f"train_categories must be among {', '.join(CATEGORIES)}, got {self.train_categories}")
+        if not 0 < self.downweight <= 1:
+            raise ValueError(f"downweight must be in (0, 1], got {self.downweight}")
         if self.micro_batch_overhead is not None and self.micro_batch_overhead < 0:
             raise ValueError(f"micro_batch_overhead must be >= 0 (padded tokens), got {self.micro_batch_overhead}")
         if self.grad_accum > self.batch_size:

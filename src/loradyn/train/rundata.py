@@ -26,13 +26,20 @@ VALIDATION_SPLIT = {"snli": "validation", "mnli": "validation_matched", "ag-news
 
 @dataclass(frozen=True)
 class RunData:
-    """``train.labels`` are the labels trained on (noisy where noise was injected); ``original_labels`` and
-    ``is_noisy`` keep the truth; ``tracked`` are positions in ``train``; ``table`` is one row per train and
-    validation example with its annotations, lengths and noise mask (the run directory's ``examples.parquet``)."""
+    """The examples of a run.
+
+    ``train`` is every example the run may train on, its ``label`` the label trained on (noisy where noise was
+    injected); ``original_labels`` and ``is_noisy`` keep the truth; ``weights`` is each one's weight in the training
+    loss (1; 0 for an example left out: a held-out fold, an excluded id, a ChaosNLI category not trained on; or
+    ``downweight``). ``tracked`` are positions in ``train`` whose dynamics are probed; they need not be trained on.
+    ``table`` is one row per train and validation example with its annotations, lengths, weight and noise mask (the
+    run directory's ``examples.parquet``).
+    """
 
     train: Examples
     original_labels: np.ndarray
     is_noisy: np.ndarray
+    weights: np.ndarray
     tracked: np.ndarray
     validation: Examples
     table: pd.DataFrame
@@ -84,17 +91,62 @@ def build_run_data(config: RunConfig) -> RunData:
         is_noisy = noisy.is_noisy
 
     if config.tracked_ids is not None:
-        unknown = sorted(set(config.tracked_ids) - set(train.ids))
-        if unknown:
-            raise DataError(
-                f"{len(unknown)} tracked id(s) are not training examples of this run, e.g. {unknown[:3]}",
-                field="tracked_ids",
-                fix="track ids of the run's training set (see examples.parquet of a run, or `loradyn data summary`)",
-            )
-        tracked_ids = config.tracked_ids
+        tracked_ids = _known(config.tracked_ids, train, "tracked_ids")
+    weights = _weights(config, train, annotations)
     tracked = np.flatnonzero(np.isin(train.ids, tracked_ids))
-    table = _example_table(train, original, is_noisy, tracked, validation, annotations)
-    return RunData(train, original, is_noisy, tracked, validation, table)
+    if config.folds is not None:
+        tracked = _fold(config, train)
+        weights[tracked] = 0.0
+    if not (weights > 0).any():
+        raise ValueError("no example is left to train on: check train_categories, exclude_ids and folds")
+    table = _example_table(train, original, is_noisy, weights, tracked, validation, annotations)
+    return RunData(train, original, is_noisy, weights, tracked, validation, table)
+
+
+def _known(ids: list[str], train: Examples, field: str) -> list[str]:
+    unknown = sorted(set(ids) - set(train.ids))
+    if unknown:
+        raise DataError(
+            f"{len(unknown)} id(s) are not training examples of this run, e.g. {unknown[:3]}",
+            field=field,
+            fix="use ids of the run's training set (see examples.parquet of a run, or `loradyn data summary`)",
+        )
+    return ids
+
+
+def _weights(config: RunConfig, train: Examples, annotations: pd.DataFrame | None) -> np.ndarray:
+    """Each example's weight in the training loss: 0 leaves it out, ``downweight`` for ``downweight_ids``."""
+    weights = np.ones(len(train))
+    if config.train_categories is not None:
+        if annotations is None:
+            raise ValueError("train_categories needs annotated items: use a chaosnli-* dataset")
+        category = train.frame["example_id"].map(annotations.set_index("example_id")["category"])
+        chaos = (train.frame["origin"] == "chaosnli").to_numpy()
+        weights[chaos & ~category.isin(config.train_categories).to_numpy()] = 0.0
+    if config.downweight_ids is not None:
+        weights[np.isin(train.ids, _known(config.downweight_ids, train, "downweight_ids"))] = config.downweight
+    if config.exclude_ids is not None:
+        weights[np.isin(train.ids, _known(config.exclude_ids, train, "exclude_ids"))] = 0.0
+    return weights
+
+
+def _fold(config: RunConfig, train: Examples) -> np.ndarray:
+    """Positions of fold ``fold`` of ``folds``, stratified by the labels trained on (scikit-learn's
+    ``StratifiedKFold``, shuffled with ``bulk_seed``): held out of training, and tracked."""
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = train.labels
+    smallest = np.bincount(labels).min() if len(labels) else 0
+    if smallest < config.folds:
+        raise DataError(
+            f"{config.folds} folds need at least {config.folds} training examples of every class; the smallest "
+            f"class has {smallest}",
+            field="folds",
+            fix="use fewer folds or more training examples (n_bulk)",
+        )
+    splitter = StratifiedKFold(n_splits=config.folds, shuffle=True, random_state=config.bulk_seed)
+    _, held_out = list(splitter.split(np.zeros(len(labels)), labels))[config.fold]
+    return held_out
 
 
 def _noisy_labels(config: RunConfig, train: Examples, annotations: pd.DataFrame | None) -> NoisyLabels:
@@ -131,6 +183,7 @@ def _example_table(
     train: Examples,
     original: np.ndarray,
     is_noisy: np.ndarray,
+    weights: np.ndarray,
     tracked: np.ndarray,
     validation: Examples,
     annotations: pd.DataFrame | None,
@@ -147,6 +200,7 @@ def _example_table(
     table = pd.concat(parts, ignore_index=True)
     table["original_label"] = np.concatenate([original, validation.labels])
     table["is_noisy"] = np.concatenate([is_noisy, np.zeros(len(validation), dtype=bool)])
+    table["weight"] = np.concatenate([weights, np.zeros(len(validation))])
     table["tracked"] = False
     table.loc[tracked, "tracked"] = True
     table["origin"] = np.concatenate([train.frame["origin"].to_numpy(), np.full(len(validation), "validation")])

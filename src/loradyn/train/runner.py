@@ -12,6 +12,7 @@ import inspect
 import json
 import platform
 import shutil
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import torch.nn.functional as F
 import transformers
 from accelerate import Accelerator
 from accelerate.utils import gather_object
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -84,6 +86,7 @@ def _mixed_precision(precision: str) -> str:
 
 
 transformers.logging.set_verbosity_error()  # load reports of the new head are expected, not news
+transformers.logging.disable_progress_bar()  # the "Loading weights" bar is noise in a run's log
 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
@@ -139,7 +142,9 @@ class Run:
         self.micro_batch_overhead = config.micro_batch_overhead
         if self.micro_batch_overhead is None:  # the fixed cost of one more pass, in padded tokens (measured)
             self.micro_batch_overhead = 1024 if torch.cuda.is_available() else 128
-        self.steps_per_epoch = -(-len(self.train_set.labels) // config.batch_size)
+        self.trained = np.flatnonzero(self.data.weights > 0)  # the rest (a held-out fold, excluded ids) is not
+        self.example_weights = torch.as_tensor(self.data.weights, dtype=torch.float32)
+        self.steps_per_epoch = -(-len(self.trained) // config.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
         optimizer, self.schedule = make_optimizer(
             self.model,
@@ -153,7 +158,9 @@ class Run:
         self.model, self.optimizer = self.accelerator.prepare(self.model, optimizer)
         n_classes = len(label_names)
         self.weights = (
-            class_weights(self.data.train.labels, n_classes) if config.class_weighted else torch.ones(n_classes)
+            class_weights(self.data.train.labels[self.trained], n_classes)
+            if config.class_weighted
+            else torch.ones(n_classes)
         ).to(self.accelerator.device)
         self.targets = {"original": self.data.original_labels, "noisy": self.data.train.labels}
         if config.record_labels != "both":
@@ -196,7 +203,8 @@ class Run:
             "mixed_precision": self.accelerator.mixed_precision,
             "model": {"decoder": self.decoder, "trainable_params": self.n_trainable, "total_params": self.n_params},
             "data": {
-                "n_train": len(self.train_set.labels),
+                "n_train": len(self.trained),
+                "n_held_out": len(self.train_set.labels) - len(self.trained),
                 "n_tracked": len(self.data.tracked),
                 "n_validation": len(self.validation_set.labels),
                 "n_noisy": int(self.data.is_noisy.sum()),
@@ -325,7 +333,7 @@ class Run:
         # The class-weighted mean over the *global* batch: each piece's weighted sum is divided by the whole
         # batch's weight, and multiplied by the world size because data-parallel gradients are averaged.
         labels = self.train_set.labels[positions]
-        denominator = float(self.weights.cpu()[labels].sum())
+        denominator = float((self.weights.cpu()[labels] * self.example_weights[positions]).sum())
         mine = positions[rank::world]
         pieces = micro_batches(
             mine,
@@ -340,6 +348,7 @@ class Run:
             with self.accelerator.autocast():
                 logits = self.model(**{k: v for k, v in batch.items() if k != "labels"}).logits
             per_example = F.cross_entropy(logits.float(), batch["labels"], weight=self.weights, reduction="none")
+            per_example = per_example * self.example_weights[piece].to(per_example.device)
             loss = per_example.sum() / denominator * world
             self.accelerator.backward(loss)
             total += float(loss.detach()) / world
@@ -376,19 +385,33 @@ class Run:
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             TextColumn("{task.fields[status]}"),
-            disable=not (show_progress and self.is_main),
+            console=Console(stderr=True),
         )
+        live = show_progress and self.is_main and bar.console.is_terminal
+        bar.disable = not live
+        started_at = time.perf_counter()
+
+        def log(status: str) -> None:  # batch and cluster logs get a line per checkpoint instead of a bar
+            if show_progress and self.is_main and not live:
+                elapsed = time.perf_counter() - started_at
+                print(
+                    f"{self.dir.name}: step {progress.step}/{self.total_steps}, {status}, {elapsed:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
         with bar:
             task = bar.add_task(self.dir.name, total=self.total_steps, completed=progress.step, status="")
             self.model.train()
             while progress.epoch < config.epochs:
                 batches = epoch_batches(
-                    self.train_set.lengths,
+                    self.train_set.lengths[self.trained],
                     batch_size=config.batch_size,
                     seed=config.seed,
                     epoch=progress.epoch,
                     group_by_length=config.group_by_length,
                 )
+                batches = [self.trained[b] for b in batches]
                 while progress.batch < len(batches):
                     started = time.perf_counter()
                     loss = self._train_step(batches[progress.batch], progress, progress.epoch)
@@ -398,11 +421,14 @@ class Run:
                     bar.update(task, advance=1, status=f"loss {loss:.3f}")
                     if progress.batch < len(batches) and progress.step % config.probe_every == 0:
                         self._checkpoint(progress)
+                        log(f"loss {loss:.3f}")
                 progress.val_accuracy.append(self._validate())
                 progress.epoch += 1
                 progress.batch = 0
-                bar.update(task, status=f"epoch {progress.epoch} val acc {progress.val_accuracy[-1]:.3f}")
+                status = f"epoch {progress.epoch} val acc {progress.val_accuracy[-1]:.3f}"
+                bar.update(task, status=status)
                 self._checkpoint(progress)
+                log(status)
         return self._finish(progress)
 
     def _example_table(self) -> pd.DataFrame:

@@ -1,0 +1,71 @@
+"""What a run trains on versus what it tracks: entropy buckets, K-fold held-out folds, excluded and down-weighted
+examples (tracked items need not be training items)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from test_train import small
+
+from loradyn.errors import DataError
+from loradyn.store import read_dynamics
+from loradyn.train.rundata import build_run_data
+from loradyn.train.runner import Run, RunProgress, train
+
+
+def test_an_entropy_bucket_trains_on_its_category_and_tracks_every_item(data_dir, tmp_path):
+    config = small(data_dir, train_categories=["clean"], n_tracked=None, n_bulk=32, epochs=1, batch_size=64)
+    data = build_run_data(config)
+    table = data.table[data.table["split"] == "train"].set_index("example_id")
+    chaos = table[table["origin"] == "chaosnli"]
+    assert len(chaos) == chaos["tracked"].sum() == 1211
+    assert (chaos["weight"] == (chaos["category"] == "clean")).all()
+    assert (table.loc[table["origin"] == "bulk", "weight"] == 1).all()
+    run = train(config, tmp_path / "clean-only", show_progress=False)
+    assert run["data"]["n_train"] == 32 + (chaos["category"] == "clean").sum()
+    dynamics = read_dynamics(tmp_path / "clean-only")
+    assert dynamics.query("mode == 'probe'")["example_id"].nunique() == 1211
+    inline = set(dynamics.query("mode == 'inline'")["example_id"])
+    assert inline == set(table.index[table["weight"] > 0])
+
+
+def test_k_fold_holds_out_and_tracks_one_stratified_fold(data_dir):
+    runs = [
+        build_run_data(small(data_dir, dataset="ag-news", n_bulk=200, n_tracked=None, folds=4, fold=k))
+        for k in range(4)
+    ]
+    held_out = [set(r.train.ids[r.tracked]) for r in runs]
+    assert set().union(*held_out) == set(runs[0].train.ids) and sum(map(len, held_out)) == 200
+    for r in runs:
+        assert (r.weights[r.tracked] == 0).all() and (np.delete(r.weights, r.tracked) == 1).all()
+        counts = np.bincount(r.train.labels[r.tracked], minlength=4)
+        assert np.abs(counts - np.bincount(r.train.labels, minlength=4) / 4).max() <= 1  # stratified by label
+    with pytest.raises(DataError, match="5 folds need at least 5 training examples of every class"):
+        build_run_data(small(data_dir, dataset="ag-news", n_bulk=12, n_tracked=None, folds=5, fold=0))
+    with pytest.raises(ValueError, match="folds and fold go together"):
+        small(data_dir, folds=3)
+
+
+def test_excluded_and_down_weighted_examples(data_dir, tmp_path):
+    base = build_run_data(small(data_dir))
+    ids = base.train.ids
+    data = build_run_data(small(data_dir, exclude_ids=list(ids[:5]), downweight_ids=list(ids[5:10]), downweight=0.25))
+    np.testing.assert_array_equal(data.weights[:10], [0] * 5 + [0.25] * 5)
+    with pytest.raises(DataError, match=r"exclude_ids.*not training examples"):
+        build_run_data(small(data_dir, exclude_ids=["no-such-id"]))
+
+    run = Run(small(data_dir, disable_dropout=True, downweight_ids=list(ids[:40]), downweight=0.25), tmp_path / "w")
+    batch = np.arange(32)
+    loss = run._accumulate(batch, RunProgress(), 0)
+    run.model.train()
+    inputs = {k: v for k, v in run._batch(run.train_set, batch).items() if k != "labels"}
+    with torch.no_grad():
+        logits = run.model(**inputs).logits
+    labels = torch.as_tensor(run.train_set.labels[batch])
+    weight = run.weights[labels] * torch.where(torch.as_tensor(batch) < 40, 0.25, 1.0)
+    expected = (F.cross_entropy(logits, labels, reduction="none") * weight).sum() / weight.sum()
+    assert loss == pytest.approx(float(expected), rel=1e-4)
+    assert not pd.isna(loss)
