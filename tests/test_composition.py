@@ -15,8 +15,8 @@ def test_study1_composition(parts):
     assert len(c.train) == 500 + 1211
     assert len(c.tracked_ids) == 1211 and len(c.validation) == 303
     assert c.train.frame["example_id"].is_unique
-    assert c.train.frame["origin"].value_counts().to_dict() == {"chaosnli": 1211, "bulk": 500}
-    tracked = c.train.frame[c.train.frame["origin"] == "chaosnli"]
+    assert c.train.frame["origin"].value_counts().to_dict() == {"annotated": 1211, "bulk": 500}
+    tracked = c.train.frame[c.train.frame["origin"] == "annotated"]
     assert tuple(tracked["example_id"]) == c.tracked_ids
     majority = chaos.frame.set_index("example_id").loc[list(c.tracked_ids), "label"].to_numpy()
     np.testing.assert_array_equal(tracked["label"], majority)

@@ -44,7 +44,7 @@ def test_the_bulk_draw_is_the_authors_and_the_same_for_every_seed(data_dir):
     expected = np.sort(np.random.RandomState(42).choice(len(snli), size=500, replace=False))
     assert bulk[0] == snli.ids[expected].tolist()
     # the tracked items join in the study's order
-    assert runs[0].train.frame.loc[runs[0].train.frame["origin"] == "chaosnli", "example_id"].tolist() == author_ids(
+    assert runs[0].train.frame.loc[runs[0].train.frame["origin"] == "annotated", "example_id"].tolist() == author_ids(
         "snli"
     )
 

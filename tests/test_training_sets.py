@@ -20,7 +20,7 @@ def test_an_entropy_bucket_trains_on_its_category_and_tracks_every_item(data_dir
     config = small(data_dir, train_categories=["clean"], n_tracked=None, n_bulk=32, epochs=1, batch_size=64)
     data = build_run_data(config)
     table = data.table[data.table["split"] == "train"].set_index("example_id")
-    chaos = table[table["origin"] == "chaosnli"]
+    chaos = table[table["origin"] == "annotated"]
     assert len(chaos) == chaos["tracked"].sum() == 1211
     assert (chaos["weight"] == (chaos["category"] == "clean")).all()
     assert (table.loc[table["origin"] == "bulk", "weight"] == 1).all()
@@ -69,3 +69,53 @@ def test_excluded_and_down_weighted_examples(data_dir, tmp_path):
     expected = (F.cross_entropy(logits, labels, reduction="none") * weight).sum() / weight.sum()
     assert loss == pytest.approx(float(expected), rel=1e-4)
     assert not pd.isna(loss)
+
+
+def test_train_on_a_noise_inject_folder_keeps_the_truth(data_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from loradyn.cli import app
+
+    folder = tmp_path / "agnews-noisy"
+    result = CliRunner().invoke(
+        app, ["noise", "inject", "ag-news", "--rate", "0.3", "--out", str(folder), "--data-dir", str(data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    truth = pd.read_parquet(folder / "examples.parquet").set_index("example_id")
+    config = small(data_dir, dataset=str(folder), n_bulk=48, n_tracked=16, n_validation=32, epochs=1, max_length=48)
+    data = build_run_data(config)
+    train_rows = data.table[data.table["split"] == "train"].set_index("example_id")
+    np.testing.assert_array_equal(train_rows["is_noisy"], truth.loc[train_rows.index, "is_noisy"])
+    np.testing.assert_array_equal(train_rows["label"], truth.loc[train_rows.index, "label"])
+    np.testing.assert_array_equal(train_rows["original_label"], truth.loc[train_rows.index, "original_label"])
+    assert 0 < train_rows["is_noisy"].sum() < 48
+    run = train(config, tmp_path / "run", show_progress=False)
+    assert run["data"]["n_noisy"] == train_rows["is_noisy"].sum()
+    with pytest.raises(ValueError, match="already has injected noise"):
+        build_run_data(small(data_dir, dataset=str(folder), noise_rate=0.1))
+
+
+def test_train_on_a_users_multi_annotator_file(data_dir, tmp_path):
+    rng = np.random.default_rng(0)
+    yes = rng.integers(0, 11, size=80)
+    frame = pd.DataFrame(
+        {"id": [f"q{i}" for i in range(80)], "text": [f"item number {i} " * (1 + i % 5) for i in range(80)]}
+    ).assign(yes=yes, no=10 - yes)
+    frame.loc[0, "no"] = 10 - frame.loc[0, "yes"] if frame.loc[0, "yes"] else 3
+    path = tmp_path / "votes.csv"
+    frame.to_csv(path, index=False)
+    mapping = {"text_fields": ["text"], "count_fields": ["yes", "no"], "id_field": "id"}
+    config = small(data_dir, dataset=str(path), data_mapping=mapping, n_tracked=None, n_validation=None, epochs=1)
+    data = build_run_data(config)
+    assert (data.train.frame["origin"] == "annotated").all()  # no bulk set for a user's own task
+    assert len(data.train) + len(data.validation) == 80 and len(data.tracked) == len(data.train)
+    categories = data.table.dropna(subset=["category"])
+    low, high = 0.4 * np.log(2) / np.log(3), 0.7 * np.log(2) / np.log(3)  # thresholds scaled to two classes
+    expected = np.where(
+        categories["entropy"] < low, "clean", np.where(categories["entropy"] < high, "ambiguous", "contested")
+    )
+    np.testing.assert_array_equal(categories["category"], expected)
+    run = train(config, tmp_path / "run", show_progress=False)
+    assert run["data"]["n_tracked"] == len(data.tracked)
+    with pytest.raises(DataError, match="data_mapping has an unknown key"):
+        build_run_data(small(data_dir, dataset=str(path), data_mapping={"text": ["text"]}))

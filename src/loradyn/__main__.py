@@ -1,4 +1,4 @@
-from loradyn.cli import app
+from loradyn.cli import main
 
 if __name__ == "__main__":  # guarded: analysis workers are spawned processes that import this module
-    app(prog_name="loradyn")
+    main()

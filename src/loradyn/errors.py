@@ -30,5 +30,6 @@ class DataError(ValueError):
         elif self.line is not None:
             where = f"line {self.line}: "
         what = f"field '{self.field}': " if self.field is not None else ""
-        fix = f" Fix: {self.fix}" if self.fix else ""
-        return f"{where}{what}{self.message}{fix}"
+        message = self.message if self.message.endswith((".", "?", "!")) else f"{self.message}."
+        fix = f" Fix: {self.fix}" + ("" if self.fix.endswith((".", "?", "!")) else ".") if self.fix else ""
+        return f"{where}{what}{message}{fix}"

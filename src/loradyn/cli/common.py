@@ -65,3 +65,26 @@ def emit(payload: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any
         typer.echo(dumps(payload))
     else:
         console.print(render(payload))
+
+
+def numbers(value: str, name: str, kind: type = int, *, minimum: float = 1) -> list:
+    """Parse a comma-separated option of numbers (``--ranks 1,2,4``), each at least ``minimum``."""
+    try:
+        parsed = [kind(part) for part in split_list(value) or ()]
+    except ValueError:
+        raise ValueError(f"{name} must be comma-separated {kind.__name__}s, got {value!r}") from None
+    if not parsed or min(parsed) < minimum:
+        raise ValueError(f"{name} needs one or more values of at least {minimum:g}, got {value!r}")
+    return parsed
+
+
+def at_least(minimum: int, **values: int) -> None:
+    """Refuse options below ``minimum`` (``--d 0``), naming the option."""
+    for name, value in values.items():
+        if value < minimum:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least {minimum}, got {value}")
+
+
+def progress_line(text: str) -> None:
+    """A line of progress on stderr, so long computations are not silent and --json output stays clean."""
+    errors.print(text, highlight=False)

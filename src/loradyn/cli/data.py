@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +28,8 @@ from loradyn.data.catalog import is_annotated, load_examples
 from loradyn.data.noise import NOISE_KINDS, inject_noise
 from loradyn.data.standard import STANDARD, load_standard
 from loradyn.data.summary import summarize_annotated, summarize_standard
-from loradyn.io import write_json, write_jsonl
+from loradyn.errors import DataError
+from loradyn.io import write_atomic, write_json, write_jsonl
 
 data_app = typer.Typer(help="Datasets and their annotations.", no_args_is_help=True)
 noise_app = typer.Typer(help="Label-noise injection.", no_args_is_help=True)
@@ -129,7 +131,9 @@ def noise_inject(
     gold_field: GoldField = None,
     as_json: AsJson = False,
 ) -> None:
-    """Write a noisy copy of a dataset (``label`` noisy, ``original_label``, ``is_noisy``) and its manifest."""
+    """Write a noisy copy of a dataset (``label`` noisy, ``original_label``, ``is_noisy``) as JSON lines and Parquet
+    (``datasets.load_dataset("parquet", data_files=...)`` reads it), and its manifest; `loradyn train` takes the
+    folder as its ``dataset``."""
     mapping = file_mapping(text_fields, count_fields, labels_field, label_names, id_field, gold_field)
     examples = load_examples(name, split=split, data_dir=data_dir, mapping=mapping)
     noisy = inject_noise(
@@ -142,9 +146,13 @@ def noise_inject(
         seed=seed,
     )
     frame = examples.frame.assign(label=noisy.labels, original_label=examples.labels, is_noisy=noisy.is_noisy)
+    outputs = {name: out / name for name in ("examples.jsonl", "examples.parquet", "noise.json")}
+    if Path(name).exists() and any(o.resolve() == Path(name).resolve() for o in outputs.values()):
+        raise DataError("the output would overwrite the input", path=name, fix="choose another --out")
     records = json.loads(frame.to_json(orient="records", force_ascii=False))
     manifest = {
         "dataset": examples.name,
+        "task": asdict(examples.task),
         "kind": kind,
         "rate": rate,
         "seed": seed,
@@ -154,9 +162,10 @@ def noise_inject(
         "realised_rate": noisy.rate,
         "label_names": list(examples.task.label_names),
         "transition": np.round(noisy.transition, 6).tolist(),
-        "examples": str(out / "examples.jsonl"),
-        "manifest": str(out / "noise.json"),
+        "examples": str(outputs["examples.jsonl"]),
+        "manifest": str(outputs["noise.json"]),
     }
-    write_jsonl(out / "examples.jsonl", records)
-    write_json(out / "noise.json", manifest)
+    write_jsonl(outputs["examples.jsonl"], records)
+    write_atomic(outputs["examples.parquet"], lambda tmp: frame.to_parquet(tmp, index=False))
+    write_json(outputs["noise.json"], manifest)  # last: a folder with a manifest is complete
     emit(manifest, as_json, _noise_table)

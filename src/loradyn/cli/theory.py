@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from loradyn.cli.common import AsJson, emit, reports_errors, split_list
+from loradyn.cli.common import AsJson, at_least, emit, numbers, progress_line, reports_errors, split_list
 
 theory_app = typer.Typer(help="The second study's theory as measurable tools.", no_args_is_help=True)
 
@@ -46,6 +46,8 @@ def theory_capacity(
 
     if method != "lora":
         raise ValueError(f"capacity is defined for method 'lora' (a rank-r update), not {method!r}")
+    at_least(1, rank=rank)
+    at_least(2, num_labels=num_labels)
     capacity = adapter_capacity(
         resolve_model(model).config, rank=rank, targets=split_list(targets), num_labels=num_labels
     )
@@ -56,7 +58,7 @@ def theory_capacity(
 @reports_errors
 def theory_memorisation(
     out: Annotated[Path, typer.Option(help="Folder for memorisation.csv, memorisation.png and theory.md.")] = Path(
-        "docs/results"
+        "runs/theory"
     ),
     ranks: Annotated[str, typer.Option(help="Comma-separated adapter ranks.")] = "1,2,4,8",
     d: Annotated[int, typer.Option(help="Input dimension of the frozen base.")] = 64,
@@ -69,7 +71,17 @@ def theory_memorisation(
     from loradyn.theory.memorisation import memorisation_curve, plot_curve, transition_ratio
     from loradyn.theory.report import save_experiment
 
-    curve = memorisation_curve(ranks=[int(r) for r in split_list(ranks)], d=d, k=k, steps=steps, seed=seed)
+    rank_list = numbers(ranks, "--ranks")
+    at_least(1, d=d, steps=steps)
+    at_least(2, k=k)
+    total = len(rank_list) * 7
+
+    def report(row: dict) -> None:
+        report.done += 1
+        progress_line(f"{report.done}/{total}: rank {row['rank']}, n {row['n']:,}: fitted {row['fitted']:.2f}")
+
+    report.done = 0
+    curve = memorisation_curve(ranks=rank_list, d=d, k=k, steps=steps, seed=seed, on_fit=report)
     transition = transition_ratio(curve)
     command = f"loradyn theory memorisation --out {out} --ranks {ranks} --d {d} --k {k} --steps {steps} --seed {seed}"
     save_experiment(out, "memorisation", curve, plot_curve, command=command)
@@ -94,7 +106,7 @@ def _memorisation_table(curve, transition) -> Table:
 @theory_app.command("optimal-rank")
 @reports_errors
 def theory_optimal_rank(
-    out: Annotated[Path, typer.Option(help="Folder for optimal_rank.csv/.png and theory.md.")] = Path("docs/results"),
+    out: Annotated[Path, typer.Option(help="Folder for optimal_rank.csv/.png and theory.md.")] = Path("runs/theory"),
     ranks: Annotated[str, typer.Option(help="Comma-separated student ranks.")] = "1,2,4,8,16,32",
     noise_rates: Annotated[str, typer.Option(help="Comma-separated symmetric noise rates.")] = "0,0.2,0.4,0.6",
     n: Annotated[int, typer.Option(help="Training examples.")] = 1000,
@@ -107,13 +119,17 @@ def theory_optimal_rank(
     from loradyn.theory.optimal_rank import best_rank, optimal_rank_grid, plot_grid
     from loradyn.theory.report import save_experiment
 
+    rank_list, rates = numbers(ranks, "--ranks"), numbers(noise_rates, "--noise-rates", float, minimum=0)
+    at_least(1, n=n, true_rank=true_rank, steps=steps)
+    total = len(rank_list) * len(rates)
+
+    def report(row: dict) -> None:
+        report.done += 1
+        progress_line(f"{report.done}/{total}: rank {row['rank']}, noise {row['noise_rate']:g}: {row['accuracy']:.3f}")
+
+    report.done = 0
     grid = optimal_rank_grid(
-        ranks=[int(r) for r in split_list(ranks)],
-        noise_rates=[float(r) for r in split_list(noise_rates)],
-        n=n,
-        true_rank=true_rank,
-        steps=steps,
-        seed=seed,
+        ranks=rank_list, noise_rates=rates, n=n, true_rank=true_rank, steps=steps, seed=seed, on_fit=report
     )
     command = (
         f"loradyn theory optimal-rank --out {out} --ranks {ranks} --noise-rates {noise_rates} --n {n} "
@@ -137,7 +153,7 @@ def theory_optimal_rank(
 def theory_runs(
     run_dirs: Annotated[list[Path], typer.Argument(help="Runs of one setting at several ranks and noise rates.")],
     out: Annotated[Path, typer.Option(help="Folder for real_rank.*, separation.* and theory.md.")] = Path(
-        "docs/results"
+        "runs/theory"
     ),
     as_json: AsJson = False,
 ) -> None:
@@ -147,15 +163,26 @@ def theory_runs(
 
     from loradyn.theory.optimal_rank import plot_grid
     from loradyn.theory.report import save_experiment
-    from loradyn.theory.separation import learning_steps, plot_separation, rank_accuracy, separation_table
+    from loradyn.theory.separation import (
+        learning_steps,
+        plot_separation,
+        rank_accuracy,
+        separation_table,
+        usable_runs,
+    )
 
     command = "loradyn theory runs " + " ".join(str(d) for d in run_dirs) + f" --out {out}"
-    accuracy = rank_accuracy(run_dirs)
+    runs, skipped = usable_runs(run_dirs)
+    for reason in skipped:
+        progress_line(f"skipped {reason}")
+    if not runs:
+        raise ValueError("none of the folders is a finished LoRA run; pass run directories made by loradyn train")
+    accuracy = rank_accuracy(runs)  # everything is computed before anything is written
+    separation = separation_table(runs)
+    steps = {d.name: learning_steps(d) for d in runs if d.name in set(separation.get("run", []))}
     save_experiment(out, "real_rank", accuracy, plot_grid, command=command)
-    separation = separation_table(run_dirs)
-    payload = {"accuracy": accuracy.to_dict("records"), "separation": separation.to_dict("records")}
+    payload = {"accuracy": accuracy.to_dict("records"), "separation": separation.to_dict("records"), "skipped": skipped}
     if len(separation):
-        steps = {d.name: learning_steps(d) for d in run_dirs if d.name in set(separation["run"])}
         save_experiment(out, "separation", separation, partial(plot_separation, steps=steps), command=command)
     table = Table(title="temporal separation (median first-learned step)", title_justify="left")
     for column in ("run", "rank", "clean", "noisy", "gap", "p (noisy later)"):

@@ -45,16 +45,21 @@ def train_command(
     data_dir: DataDir = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set rank=16.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    force: Annotated[bool, typer.Option(help="Train again from scratch over a finished run in --out.")] = False,
     as_json: AsJson = False,
 ) -> None:
     """Fine-tune a model and record the dynamics of every tracked example."""
     from loradyn.train.config import load_config
-    from loradyn.train.runner import train
 
     overrides = list(set_ or [])
     if data_dir is not None:
         overrides.append(f"data_dir={data_dir}")
-    run = train(load_config(config, overrides), out, show_progress=not (quiet or as_json))
+    run_config = load_config(config, overrides)  # checked before the heavy imports below
+    from loradyn.train.runner import discard_finished, train
+
+    if force:
+        discard_finished(out)
+    run = train(run_config, out, show_progress=not (quiet or as_json))
     emit(run, as_json, lambda r: _run_table(r, out))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from sklearn.model_selection import StratifiedShuffleSplit
 
 #: Category thresholds on annotation entropy in nats, as in the first study: clean H < 0.4,
 #: ambiguous 0.4 <= H < 0.7, contested H >= 0.7.
@@ -73,6 +72,13 @@ def runner_up_label(counts: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.argmax(counts, axis=1)
 
 
+def category_thresholds(n_classes: int) -> tuple[float, float]:
+    """The category thresholds for ``n_classes`` classes: the first study's 0.4 and 0.7 nats (for 3 classes)
+    scaled by ``ln K / ln 3``, as it scales them for two-class alphaNLI (0.252 and 0.442)."""
+    scale = np.log(n_classes) / np.log(3)
+    return (CATEGORY_THRESHOLDS[0] * scale, CATEGORY_THRESHOLDS[1] * scale)
+
+
 def category_code(entropy: np.ndarray, *, thresholds: tuple[float, float] = CATEGORY_THRESHOLDS) -> np.ndarray:
     """Integer entropy categories, shape ``(N,)``: 0 clean (H < low), 1 ambiguous, 2 contested (H >= high), as the
     first study's ``np.digitize(entropy, [0.4, 0.7])``; an item exactly on a threshold goes up."""
@@ -105,5 +111,7 @@ def stratified_split(strata: np.ndarray, *, test_size: float = 0.2, seed: int = 
         raise ValueError(
             f"a stratified split needs at least 2 items per stratum; {values[sizes.argmin()]!r} has {sizes.min()}"
         )
+    from sklearn.model_selection import StratifiedShuffleSplit
+
     splitter = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
     return next(splitter.split(np.zeros(len(strata)), strata))

@@ -23,7 +23,7 @@ PAPER_N_BULK = 20_000
 class Composition:
     """Training, tracked and validation sets of one study-1 condition.
 
-    ``train`` has an ``origin`` column (``"bulk"`` or ``"chaosnli"``); ``annotations`` holds the annotation
+    ``train`` has an ``origin`` column (``"bulk"`` or ``"annotated"``); ``annotations`` holds the annotation
     statistics of every ChaosNLI item with a ``split`` column (``"train"`` or ``"held_out"``).
     """
 
@@ -37,14 +37,15 @@ def compose(
     chaos: Examples,
     bulk: Examples,
     *,
-    n_bulk: int = PAPER_N_BULK,
+    n_bulk: int | None = PAPER_N_BULK,
     seed: int = 42,
     split_seed: int = 42,
     test_size: float = 0.2,
 ) -> Composition:
     """Compose a study-1 training set from ChaosNLI items (``chaos``) and a standard train split (``bulk``).
 
-    ``n_bulk`` defaults to the paper's 20,000; it may be smaller, and it may not exceed the bulk items on hand.
+    ``n_bulk`` defaults to the paper's 20,000; it may be smaller, and it may not exceed the bulk items on hand
+    (None takes them all).
     ``seed`` draws the bulk sample as the first study does, ``RandomState(seed).choice(N, n_bulk, replace=False)``
     sorted (the study used 42 for every run seed, so seeds differ in training noise only). Bulk pairs whose text
     equals a ChaosNLI item's are removed first, so no tracked item is seen twice; ChaosNLI comes from the dev sets,
@@ -56,9 +57,12 @@ def compose(
     fields = list(chaos.task.text_fields)
     seen = pd.MultiIndex.from_frame(chaos.frame[fields])
     fresh = np.flatnonzero(~pd.MultiIndex.from_frame(bulk.frame[fields]).isin(seen))
+    if n_bulk is None:
+        n_bulk = len(fresh)
     if not 0 <= n_bulk <= len(fresh):
         raise ValueError(
-            f"n_bulk={n_bulk} but {bulk.name} has {len(fresh)} usable items; pass n_bulk between 0 and {len(fresh)}"
+            f"n_bulk={n_bulk} but {bulk.name} has {len(fresh)} usable items; pass n_bulk between 0 and {len(fresh)}, "
+            "or n_bulk: all"
         )
     sample = fresh[np.sort(np.random.RandomState(seed).choice(len(fresh), size=n_bulk, replace=False))]
     tracked, held_out = chaos.split(test_size=test_size, seed=split_seed)
@@ -66,7 +70,7 @@ def compose(
     train = pd.concat(
         [
             bulk.frame.iloc[sample][columns].assign(origin="bulk"),
-            tracked.frame[columns].assign(origin="chaosnli"),
+            tracked.frame[columns].assign(origin="annotated"),
         ],
         ignore_index=True,
     )

@@ -75,11 +75,13 @@ class Examples:
         """The examples at ``positions``, in that order."""
         return Examples(name or self.name, self.task, self.frame.iloc[np.asarray(positions)].reset_index(drop=True))
 
-    def annotation_table(self, *, thresholds: tuple[float, float] = ann.CATEGORY_THRESHOLDS) -> pd.DataFrame:
+    def annotation_table(self, *, thresholds: tuple[float, float] | None = None) -> pd.DataFrame:
         """Per-item annotation statistics: ``example_id``, ``n_annotations``, ``entropy`` (nats),
-        ``majority_label``, ``majority_confidence``, ``category`` and one ``soft_<class>`` column per class."""
+        ``majority_label``, ``majority_confidence``, ``category`` and one ``soft_<class>`` column per class.
+        ``thresholds`` default to `annotations.category_thresholds` of the task's class count."""
         counts = self.counts
         entropy = ann.annotation_entropy(counts)
+        thresholds = thresholds or ann.category_thresholds(counts.shape[1])
         table = pd.DataFrame(
             {
                 "example_id": self.ids,
@@ -98,6 +100,8 @@ class Examples:
     def split(self, *, test_size: float = 0.2, seed: int = 42) -> tuple[Examples, Examples]:
         """The first study's 80/20 split, stratified by entropy category code (see `annotations.stratified_split`),
         in the first study's order."""
-        codes = ann.category_code(ann.annotation_entropy(self.counts))
+        codes = ann.category_code(
+            ann.annotation_entropy(self.counts), thresholds=ann.category_thresholds(self.counts.shape[1])
+        )
         train, test = ann.stratified_split(codes, test_size=test_size, seed=seed)
         return self.take(train, name=f"{self.name}/train"), self.take(test, name=f"{self.name}/held_out")

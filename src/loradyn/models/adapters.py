@@ -7,7 +7,6 @@ classification task), so it is saved and restored with the adapter.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 from peft import IA3Config, LoraConfig, TaskType, get_peft_model
 from peft.utils.constants import (
@@ -17,8 +16,7 @@ from peft.utils.constants import (
 )
 from torch import nn
 
-Method = Literal["lora", "ia3", "full"]
-METHODS = ("lora", "ia3", "full")
+from loradyn.models.methods import METHODS, Method
 
 #: LoRA targets per architecture, as in the first study: the attention query and value projections.
 LORA_TARGETS = {

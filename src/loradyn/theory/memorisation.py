@@ -8,7 +8,7 @@ above it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import torch
@@ -48,9 +48,11 @@ def memorisation_curve(
     k: int = 10,
     steps: int = 1500,
     seed: int = 0,
+    on_fit: Callable[[dict], None] | None = None,
 ) -> pd.DataFrame:
     """Fitted fraction for each rank at sample sizes ``ratio x r(d + k - r)``; columns ``rank``, ``bound``,
-    ``ratio``, ``n``, ``fitted``, and ``chance`` (1/k, what an adapter that fits nothing beyond chance gets)."""
+    ``ratio``, ``n``, ``fitted``, and ``chance`` (1/k, what an adapter that fits nothing beyond chance gets).
+    ``on_fit`` is called with each row as it is done (progress for long grids)."""
     rows = []
     for rank in ranks:
         bound = rank_dof(k, d, rank)
@@ -58,6 +60,8 @@ def memorisation_curve(
             n = max(1, round(ratio * bound))
             fitted = fitted_fraction(n, d=d, k=k, rank=rank, steps=steps, seed=seed)
             rows.append({"rank": rank, "bound": bound, "ratio": ratio, "n": n, "fitted": fitted, "chance": 1 / k})
+            if on_fit:
+                on_fit(rows[-1])
     return pd.DataFrame(rows)
 
 

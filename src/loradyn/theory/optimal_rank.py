@@ -8,7 +8,7 @@ rank underfits (bias), too high a rank fits the noise (variance), and that the b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import torch
@@ -62,8 +62,10 @@ def optimal_rank_grid(
     steps: int = 1500,
     lr: float = 0.05,
     seed: int = 0,
+    on_fit: Callable[[dict], None] | None = None,
 ) -> pd.DataFrame:
-    """Clean test accuracy for every (rank, noise rate); columns ``rank``, ``noise_rate``, ``accuracy``."""
+    """Clean test accuracy for every (rank, noise rate); columns ``rank``, ``noise_rate``, ``accuracy``. ``on_fit``
+    is called with each row as it is done (progress for long grids)."""
     generator = torch.Generator().manual_seed(seed)
     base, x_all, y_all = _teacher(n + n_test, d=d, k=k, true_rank=true_rank, generator=generator)
     x, y, x_test, y_test = x_all[:n], y_all[:n], x_all[n:], y_all[n:]
@@ -73,6 +75,8 @@ def optimal_rank_grid(
         for rank in ranks:
             accuracy = clean_accuracy(x, noisy, x_test, y_test, base, rank=rank, steps=steps, lr=lr, seed=seed)
             rows.append({"rank": rank, "noise_rate": rate, "accuracy": accuracy})
+            if on_fit:
+                on_fit(rows[-1])
     return pd.DataFrame(rows)
 
 

@@ -21,6 +21,30 @@ def _config(run_dir: Path) -> dict:
     return json.loads((run_dir / "run.json").read_text())
 
 
+def usable_runs(run_dirs: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[str]]:
+    """The finished LoRA runs among ``run_dirs`` (a shell glob also matches other folders), and why each other one
+    is left out."""
+    usable, skipped = [], []
+    for run_dir in map(Path, run_dirs):
+        try:
+            run = _config(run_dir)
+        except (OSError, ValueError):
+            skipped.append(f"{run_dir}: not a run directory (no readable run.json)")
+            continue
+        config = run.get("config") if isinstance(run, dict) else None
+        if not isinstance(config, dict) or run.get("status") != "complete":
+            skipped.append(
+                f"{run_dir}: not a finished run (status {run.get('status') if isinstance(run, dict) else '?'})"
+            )
+        elif config.get("method") != "lora":
+            skipped.append(f"{run_dir}: method {config.get('method')!r} has no rank")
+        elif not (run_dir / "dynamics.parquet").is_file():
+            skipped.append(f"{run_dir}: no dynamics.parquet")
+        else:
+            usable.append(run_dir)
+    return usable, skipped
+
+
 def learning_steps(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """Per tracked example: ``is_noisy`` and the step from which it stays learned against the label it was
     trained on (its argmax prediction is the noisy label, from probe rows); NaN if never."""
@@ -74,19 +98,23 @@ def separation_table(run_dirs: Sequence[str | os.PathLike[str]]) -> pd.DataFrame
 
 
 def rank_accuracy(run_dirs: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
-    """Final validation accuracy (clean labels) of each run, by rank and noise rate."""
+    """Final validation accuracy (clean labels) by rank and noise rate: the mean over the runs that differ only in
+    their seed, its SD (ddof = 1) and the number of seeds; ``setting`` names the dataset and model."""
     rows = []
     for run_dir in map(Path, run_dirs):
         run = _config(run_dir)
+        config = run["config"]
         rows.append(
             {
-                "run": run_dir.name,
-                "rank": run["config"]["rank"],
-                "noise_rate": run["config"]["noise_rate"],
+                "setting": f"{config['dataset']}, {config['model']}",
+                "rank": config["rank"],
+                "noise_rate": config["noise_rate"],
                 "accuracy": run["val_accuracy_per_epoch"][-1],
             }
         )
-    return pd.DataFrame(rows).sort_values(["noise_rate", "rank"]).reset_index(drop=True)
+    grouped = pd.DataFrame(rows).groupby(["setting", "noise_rate", "rank"])["accuracy"]
+    table = grouped.agg(["mean", "std", "size"]).reset_index()
+    return table.rename(columns={"mean": "accuracy", "std": "accuracy_sd", "size": "n_seeds"})
 
 
 def plot_separation(table: pd.DataFrame, path, *, steps: dict[str, pd.DataFrame]) -> None:

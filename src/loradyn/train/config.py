@@ -13,7 +13,7 @@ import yaml
 from loradyn.data.annotations import CATEGORIES
 from loradyn.data.noise import NOISE_KINDS
 from loradyn.errors import DataError
-from loradyn.models.adapters import METHODS
+from loradyn.models.methods import METHODS
 
 RECORD_LABELS = ("original", "noisy", "both")
 PADDINGS = ("dynamic", "max_length")
@@ -74,15 +74,23 @@ class RunConfig:
         metadata={"help": "pass token_type_ids to models that take them (the study passed none: all zeros)"},
     )
 
-    dataset: str = field(default="chaosnli-snli", metadata={"help": "chaosnli-snli/-mnli, or snli, mnli, ag-news"})
+    dataset: str = field(
+        default="chaosnli-snli",
+        metadata={
+            "help": "chaosnli-snli/-mnli/-alphanli, snli, mnli, ag-news, a multi-annotator .csv/.tsv/.jsonl file, "
+            "or a folder written by loradyn noise inject"
+        },
+    )
     bulk: str | None = field(
         default=None, metadata={"help": "standard dataset whose train split gives bulk items; None: the same task's"}
     )
-    n_bulk: int = field(default=20_000, metadata={"help": "bulk items sampled into training (the paper: 20,000)"})
+    n_bulk: int | None = field(
+        default=20_000, metadata={"help": "bulk items sampled into training (the paper: 20,000); all: every one"}
+    )
     bulk_seed: int = field(default=42, metadata={"help": "seed of the bulk draw, the same for every run seed"})
-    n_tracked: int | None = field(default=None, metadata={"help": "tracked items kept; None keeps all"})
+    n_tracked: int | None = field(default=None, metadata={"help": "tracked items kept; None (all) keeps all"})
     tracked_ids: list[str] | None = field(default=None, metadata={"help": "explicit tracked ids (train items)"})
-    n_validation: int | None = field(default=None, metadata={"help": "validation items kept; None keeps all"})
+    n_validation: int | None = field(default=None, metadata={"help": "validation items kept; None (all) keeps all"})
     train_categories: list[str] | None = field(
         default=None,
         metadata={
@@ -102,6 +110,13 @@ class RunConfig:
     )
     downweight: float = field(default=0.1, metadata={"help": "loss weight of downweight_ids, in (0, 1]"})
     data_dir: str | None = field(default=None, metadata={"help": "local data folder; None uses $LORADYN_DATA_DIR"})
+    data_mapping: dict[str, Any] | None = field(
+        default=None,
+        metadata={
+            "help": "for a user's multi-annotator file: text_fields, count_fields or labels_field, label_names, "
+            "id_field, gold_field (as `loradyn data summary` takes them)"
+        },
+    )
 
     noise_rate: float = field(default=0.0, metadata={"help": "share of labels flipped (of the noise scope)"})
     noise_kind: str = field(default="symmetric", metadata={"help": "symmetric, asymmetric or human"})
@@ -230,6 +245,9 @@ def load_config(path: str | os.PathLike[str] | None, overrides: list[str] | tupl
             field=unknown[0],
             fix=f"use fields of RunConfig: {', '.join(sorted(known))}",
         )
+    for name in ("n_bulk", "n_tracked", "n_validation"):
+        if values.get(name) == "all":
+            values[name] = None
     for f in dataclasses.fields(RunConfig):  # YAML reads 2e-5 (no dot) as text; a float field means a number
         value = values.get(f.name)
         if "float" in str(f.type) and isinstance(value, str):

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from loradyn.data.catalog import CHAOSNLI_NAMES, load_examples
+from loradyn.data.catalog import CHAOSNLI_NAMES, FileMapping, is_annotated, load_examples
 from loradyn.data.composition import compose
 from loradyn.data.examples import Examples
+from loradyn.data.injected import is_injected, read_injected
 from loradyn.data.noise import NoisyLabels, clean_item_noise, inject_noise
 from loradyn.data.standard import STANDARD, load_standard
 from loradyn.errors import DataError
@@ -49,42 +50,73 @@ def _sample(n_items: int, n: int | None, seed: int, what: str) -> np.ndarray:
     if n is None:
         return np.arange(n_items)
     if not 0 < n <= n_items:
-        raise ValueError(f"{what}={n} but only {n_items} are available; pass a value in 1..{n_items}")
+        raise ValueError(f"{what}={n} but only {n_items} are available; pass a value in 1..{n_items}, or {what}: all")
     return np.sort(np.random.default_rng(seed).choice(n_items, size=n, replace=False))
 
 
 def build_run_data(config: RunConfig) -> RunData:
-    """Compose the run's examples from ``config`` (no model involved)."""
-    if config.dataset in CHAOSNLI_NAMES:
-        chaos = load_examples(config.dataset, data_dir=config.data_dir)
-        bulk_name = config.bulk or CHAOSNLI_NAMES[config.dataset]  # the same task's train split, as the study
-        if bulk_name not in STANDARD:
-            raise ValueError(
-                f"{config.dataset} has no standard train split for bulk items; set bulk to one of {list(STANDARD)}"
-            )
-        bulk = load_standard(bulk_name, "train", data_dir=config.data_dir)
-        composition = compose(chaos, bulk, n_bulk=config.n_bulk, seed=config.bulk_seed)
+    """Compose the run's examples from ``config`` (no model involved).
+
+    ``dataset`` is a ChaosNLI part or a user's multi-annotator file (annotated: the 80/20 split's first part is
+    tracked and trained on, with bulk items of ``bulk``, by default the same task's standard train split where
+    there is one; the second part validates), a standard dataset (``n_bulk`` items of its train split; its own
+    held-out split validates), or a folder written by ``loradyn noise inject`` (either of those, with its noise).
+    """
+    injected = read_injected(config.dataset) if is_injected(config.dataset) else None
+    name = injected.source.split("/")[0] if injected else config.dataset
+    if injected and config.noise_rate > 0:
+        raise ValueError(f"{config.dataset} already has injected noise; set noise_rate: 0 to train on it")
+    if injected.examples.has_votes if injected else is_annotated(name):
+        examples = (
+            injected.examples if injected else load_examples(name, data_dir=config.data_dir, mapping=_mapping(config))
+        )
+        bulk_name = config.bulk or CHAOSNLI_NAMES.get(name)  # the same task's train split, as the study
+        if bulk_name is not None and bulk_name not in STANDARD:
+            raise ValueError(f"bulk must be one of {list(STANDARD)}, got {bulk_name!r}")
+        bulk = load_standard(bulk_name, "train", data_dir=config.data_dir) if bulk_name in STANDARD else None
+        composition = compose(
+            examples, bulk or examples.take([]), n_bulk=config.n_bulk if bulk else 0, seed=config.bulk_seed
+        )
         tracked_ids = np.asarray(composition.tracked_ids)[
             _sample(len(composition.tracked_ids), config.n_tracked, SUBSET_SEED, "n_tracked")
         ]
         frame = composition.train.frame
         keep = (frame["origin"] == "bulk") | frame["example_id"].isin(tracked_ids)
-        train = Examples(composition.train.name, chaos.task, frame[keep].reset_index(drop=True))
+        train = Examples(composition.train.name, examples.task, frame[keep].reset_index(drop=True))
         validation = composition.validation
         annotations = composition.annotations.drop(columns="split")
-    elif config.dataset in STANDARD:
-        full = load_standard(config.dataset, "train", data_dir=config.data_dir)
+    elif name in STANDARD:
+        full = injected.examples if injected else load_standard(name, "train", data_dir=config.data_dir)
         train = full.take(_sample(len(full), config.n_bulk, config.bulk_seed, "n_bulk"))
         train.frame["origin"] = "bulk"
         tracked_ids = train.ids[_sample(len(train), config.n_tracked, SUBSET_SEED, "n_tracked")]
-        validation = load_standard(config.dataset, VALIDATION_SPLIT[config.dataset], data_dir=config.data_dir)
+        validation = load_standard(name, VALIDATION_SPLIT[name], data_dir=config.data_dir)
         annotations = None
     else:
-        raise ValueError(f"dataset must be one of {[*CHAOSNLI_NAMES, *STANDARD]}, got {config.dataset!r}")
+        raise ValueError(
+            f"dataset must be one of {[*CHAOSNLI_NAMES, *STANDARD]}, a .csv/.tsv/.jsonl multi-annotator file (with "
+            f"data_mapping), or a folder written by loradyn noise inject; got {config.dataset!r}"
+        )
     validation = validation.take(_sample(len(validation), config.n_validation, SUBSET_SEED, "n_validation"))
+    if injected:  # validate against the truth, train on the noise
+        truth = pd.Series(injected.original_labels, index=injected.examples.ids)
+        validation = Examples(
+            validation.name,
+            validation.task,
+            validation.frame.assign(
+                label=validation.frame["example_id"].map(truth).fillna(validation.frame["label"]).astype(int)
+            ),
+        )
 
     original = train.labels
     is_noisy = np.zeros(len(train), dtype=bool)
+    if injected:
+        truth = pd.DataFrame(
+            {"original": injected.original_labels, "noisy": injected.is_noisy}, index=injected.examples.ids
+        )
+        known = train.frame["example_id"].isin(truth.index).to_numpy()
+        original = np.where(known, train.frame["example_id"].map(truth["original"]).fillna(-1), original).astype(int)
+        is_noisy = known & train.frame["example_id"].map(truth["noisy"]).fillna(False).to_numpy(dtype=bool)
     if config.noise_rate > 0:
         noisy = _noisy_labels(config, train, annotations)
         train = Examples(train.name, train.task, train.frame.assign(label=noisy.labels))
@@ -101,6 +133,20 @@ def build_run_data(config: RunConfig) -> RunData:
         raise ValueError("no example is left to train on: check train_categories, exclude_ids and folds")
     table = _example_table(train, original, is_noisy, weights, tracked, validation, annotations)
     return RunData(train, original, is_noisy, weights, tracked, validation, table)
+
+
+def _mapping(config: RunConfig) -> FileMapping | None:
+    """How a user's multi-annotator file maps onto loradyn (``data_mapping``), as `loradyn data summary` takes it."""
+    if config.data_mapping is None:
+        return None
+    try:
+        return FileMapping(**config.data_mapping)
+    except TypeError as err:
+        raise DataError(
+            f"data_mapping has an unknown key ({err})",
+            field="data_mapping",
+            fix="use text_fields, count_fields, labels_field, label_names, id_field, gold_field",
+        ) from None
 
 
 def _known(ids: list[str], train: Examples, field: str) -> list[str]:
@@ -121,7 +167,7 @@ def _weights(config: RunConfig, train: Examples, annotations: pd.DataFrame | Non
         if annotations is None:
             raise ValueError("train_categories needs annotated items: use a chaosnli-* dataset")
         category = train.frame["example_id"].map(annotations.set_index("example_id")["category"])
-        chaos = (train.frame["origin"] == "chaosnli").to_numpy()
+        chaos = (train.frame["origin"] == "annotated").to_numpy()
         weights[chaos & ~category.isin(config.train_categories).to_numpy()] = 0.0
     if config.downweight_ids is not None:
         weights[np.isin(train.ids, _known(config.downweight_ids, train, "downweight_ids"))] = config.downweight
@@ -157,7 +203,7 @@ def _noisy_labels(config: RunConfig, train: Examples, annotations: pd.DataFrame 
     if config.noise_scope == "clean_tracked":
         if annotations is None:
             raise ValueError("noise_scope='clean_tracked' needs annotated tracked items: use a chaosnli-* dataset")
-        tracked = np.flatnonzero(train.frame["origin"].to_numpy() == "chaosnli")
+        tracked = np.flatnonzero(train.frame["origin"].to_numpy() == "annotated")
         entropy = annotations.set_index("example_id").loc[train.ids[tracked], "entropy"].to_numpy()
         flips = clean_item_noise(train.labels[tracked], entropy, rate=config.noise_rate, n_classes=n_classes, seed=seed)
         labels, is_noisy = train.labels.copy(), np.zeros(len(train), dtype=bool)

@@ -174,7 +174,11 @@ class Run:
         if run_json.is_file():
             previous = json.loads(run_json.read_text())
             if previous.get("status") == "complete":
-                raise DataError("this run is already complete", path=self.dir, fix="choose another --out")
+                raise DataError(
+                    "this run is already complete",
+                    path=self.dir,
+                    fix="choose another --out, or pass --force to train it again from scratch",
+                )
             changed = {k for k, v in self.config.to_dict().items() if previous["config"].get(k) != v}
             if changed:
                 raise DataError(
@@ -450,6 +454,18 @@ class Run:
         if self.is_main:
             shutil.rmtree(self.dir / STATE, ignore_errors=True)
         return json.loads((self.dir / RUN_JSON).read_text())
+
+
+def discard_finished(out: str | Path) -> None:
+    """Remove a finished run directory so that it can be trained again (``loradyn train --force``); anything else
+    in ``out`` is left alone and refused later with its own message."""
+    run_json = Path(out) / RUN_JSON
+    try:
+        finished = json.loads(run_json.read_text(encoding="utf-8")).get("status") == "complete"
+    except (OSError, ValueError, AttributeError):
+        finished = False
+    if finished:
+        shutil.rmtree(out)
 
 
 def train(config: RunConfig, out: str | Path, *, show_progress: bool = True) -> dict[str, Any]:
