@@ -74,13 +74,18 @@ class DynamicsStore:
                     part.unlink()
 
     def finalize(self) -> Path:
-        """Concatenate the parts, in order, into ``dynamics.parquet``, then remove them."""
+        """Concatenate the parts, in order, into ``dynamics.parquet``, then remove them. Idempotent: the parts are
+        first renamed aside (atomically), so a kill at any point leaves either the parts or the finished file."""
+        target, done = self.run_dir / DYNAMICS, self.run_dir / f"{PARTS}.done"
         files = sorted(self.parts.glob("*.parquet"))
-        if not files:
+        if files:
+            table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
+            write_atomic(target, lambda tmp: pq.write_table(table, tmp))
+            shutil.rmtree(done, ignore_errors=True)
+            self.parts.rename(done)
+        elif not target.is_file():
             raise RuntimeError(f"no dynamics were recorded in {self.parts}")
-        table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
-        target = write_atomic(self.run_dir / DYNAMICS, lambda tmp: pq.write_table(table, tmp))
-        shutil.rmtree(self.parts)
+        shutil.rmtree(done, ignore_errors=True)
         return target
 
 

@@ -38,13 +38,15 @@ def checkpoint_matrices(
 def aulc(
     losses: np.ndarray, steps: np.ndarray | None = None, *, method: Literal["mean", "trapezoid"] = "mean"
 ) -> np.ndarray:
-    """Area under the loss curve.
+    """Area under the loss curve of each example, shape ``(N,)`` (a float for one curve of shape ``(T,)``).
 
     ``"mean"`` (the default, the first study's definition): the mean loss over all checkpoints. ``"trapezoid"``:
     the step-weighted trapezoid area divided by the steps spanned, so both are on the loss scale. NaN checkpoints
     are dropped; an example with fewer than 2 recorded checkpoints gets NaN.
     """
     losses = np.asarray(losses, dtype=float)
+    if losses.ndim == 1:  # one example's curve
+        return float(aulc(losses[None, :], steps, method=method)[0])
     finite = np.isfinite(losses)
     enough = finite.sum(axis=1) >= 2
     if method == "mean":

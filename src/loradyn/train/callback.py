@@ -7,7 +7,8 @@
 ``tracked`` is a tokenised ``datasets.Dataset`` with the model's input columns, ``labels`` and an id column
 (``example_id``). The callback probes it (eval mode, no grad) at step 0, every ``probe_every`` optimizer steps
 and at every epoch end, and writes ``dynamics.parquet`` and ``run.json`` to the run directory when training ends;
-each probe is written as it is taken, so nothing recorded is lost if the script dies. Inline rows need the
+each probe is written as it is taken, so nothing recorded is lost if the script dies. It also writes
+``examples.parquet`` (ids and labels), so ``loradyn analyze`` reads the run like any other. Inline rows need the
 training forward pass, which a ``Trainer`` does not show callbacks: use ``loradyn train`` for those.
 """
 
@@ -18,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 from transformers import TrainerCallback
 
-from loradyn.io import write_json
+from loradyn.io import write_atomic, write_json
 from loradyn.store import DynamicsStore
 from loradyn.train.recorder import Recorder, probe_logits
 
@@ -90,13 +92,17 @@ class DynamicsCallback(TrainerCallback):
     def on_train_end(self, args, state, control, model=None, **kwargs):
         if state.is_world_process_zero:
             self.store.finalize()
+            examples = pd.DataFrame(
+                {"example_id": self.ids, "split": "train", "tracked": True, "label": self.labels}
+            ).assign(original_label=self.labels)
+            write_atomic(self.dir / "examples.parquet", lambda tmp: examples.to_parquet(tmp, index=False))
             write_json(
                 self.dir / "run.json",
                 {
                     "run_id": self.dir.name,
                     "status": "complete",
-                    "source": "transformers.Trainer",
-                    "probe_every": self.probe_every,
+                    "config": {"source": "transformers.Trainer", "probe_every": self.probe_every, "seed": args.seed},
+                    "seed": args.seed,
                     "progress": {"step": state.global_step, "checkpoints": self.checkpoint},
                     "n_tracked": len(self.ids),
                 },

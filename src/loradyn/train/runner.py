@@ -8,10 +8,14 @@ starting the same command again resumes from it and gives the dynamics an uninte
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
+import os
+import pickle
 import platform
 import shutil
+import socket
 import sys
 import time
 import warnings
@@ -43,6 +47,19 @@ from loradyn.train.rundata import RunData, build_run_data
 
 RUN_JSON = "run.json"
 STATE = "state"
+#: What a run directory holds (a folder with only these in it is a run that can resume).
+RUN_FILES = {
+    RUN_JSON,
+    "examples.parquet",
+    "dynamics.parquet",
+    "dynamics.parts",
+    "dynamics.parts.done",
+    "model",
+    STATE,
+    f"{STATE}.old",
+    f"{STATE}.tmp",
+    "run.lock",
+}
 
 
 @dataclass
@@ -165,29 +182,57 @@ class Run:
         self.targets = {"original": self.data.original_labels, "noisy": self.data.train.labels}
         if config.record_labels != "both":
             self.targets = {config.record_labels: self.targets[config.record_labels]}
+        self.fingerprint = fingerprint(self.data)
+        self._check_data()
         self.recorder = Recorder(self.dir.name, keep_probs=config.record_probs)
         self.store = DynamicsStore(self.dir)
 
     # ----------------------------------------------------------------------------------------- run directory
-    def _check_run_dir(self) -> None:
+    def _previous(self) -> dict[str, Any] | None:
+        """The run.json of a run started before in this directory, checked; None for a new directory."""
         run_json = self.dir / RUN_JSON
-        if run_json.is_file():
-            previous = json.loads(run_json.read_text())
-            if previous.get("status") == "complete":
-                raise DataError(
-                    "this run is already complete",
-                    path=self.dir,
-                    fix="choose another --out, or pass --force to train it again from scratch",
-                )
-            changed = {k for k, v in self.config.to_dict().items() if previous["config"].get(k) != v}
-            if changed:
-                raise DataError(
-                    f"cannot resume: the configuration differs in {', '.join(sorted(changed))}",
-                    path=run_json,
-                    fix="run the same command again, or choose another --out",
-                )
-        elif self.dir.exists() and any(self.dir.iterdir()):
-            raise DataError("not a loradyn run directory, and not empty", path=self.dir, fix="choose another --out")
+        if not run_json.is_file():
+            if self.dir.exists() and any(p.name not in RUN_FILES for p in self.dir.iterdir()):
+                raise DataError("not a loradyn run directory, and not empty", path=self.dir, fix="choose another --out")
+            return None
+        try:
+            previous = json.loads(run_json.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise DataError(f"run.json is not valid JSON ({err})", path=run_json, fix="choose another --out") from None
+        if not isinstance(previous, dict) or not isinstance(previous.get("config"), dict):
+            raise DataError("run.json has no config mapping", path=run_json, field="config", fix="choose another --out")
+        return previous
+
+    def _check_run_dir(self) -> None:
+        previous = self._previous()
+        if previous is None:
+            return
+        if previous.get("status") == "complete":
+            raise DataError(
+                "this run is already complete",
+                path=self.dir,
+                fix="choose another --out, or pass --force to train it again from scratch",
+            )
+        changed = {k for k, v in self.config.to_dict().items() if previous["config"].get(k) != v}
+        if changed:
+            raise DataError(
+                f"cannot resume: the configuration differs in {', '.join(sorted(changed))}",
+                path=self.dir / RUN_JSON,
+                fix="run the same command again, or choose another --out",
+            )
+
+    def _check_data(self) -> None:
+        """A resumed run must see the data it started with: the data files may have changed since."""
+        previous = self._previous()
+        before = (previous or {}).get("fingerprint")
+        if before and before != self.fingerprint:
+            changed = sorted(k for k in self.fingerprint if before.get(k) != self.fingerprint[k])
+            raise DataError(
+                f"cannot resume: the composed data changed since the run started ({', '.join(changed)} differ)",
+                path=self.dir / RUN_JSON,
+                field="fingerprint",
+                fix="restore the data files the run started with, or train into another --out",
+            )
 
     @property
     def is_main(self) -> bool:
@@ -215,6 +260,7 @@ class Run:
                 "steps_per_epoch": self.steps_per_epoch,
                 "total_steps": self.total_steps,
             },
+            "fingerprint": self.fingerprint,
             "progress": {"step": progress.step, "checkpoints": progress.checkpoint},
             "timings": progress.seconds,
             "val_accuracy_per_epoch": progress.val_accuracy,
@@ -242,32 +288,48 @@ class Run:
         if self.is_main:
             old = self.dir / f"{STATE}.old"
             if (self.dir / STATE).exists():
+                shutil.rmtree(old, ignore_errors=True)  # left by a kill after the last checkpoint's renames
                 (self.dir / STATE).rename(old)
             tmp.rename(self.dir / STATE)
             shutil.rmtree(old, ignore_errors=True)
         self.accelerator.wait_for_everyone()
 
     def _load_state(self) -> RunProgress | None:
-        for name in (STATE, f"{STATE}.old"):  # .old survives a kill between the two renames
+        """The last checkpoint, or the one before it if the last cannot be read (``state.old`` survives a kill
+        between the two renames of `_save_state`); None (start over) if neither can."""
+        for name in (STATE, f"{STATE}.old"):
             folder = self.dir / name
-            if (folder / "progress.json").is_file():
-                break
-        else:
-            return None
+            if not (folder / "progress.json").is_file():
+                continue
+            try:
+                saved, optimizer, schedule, rng, progress = self._read_state(folder)
+            except (OSError, RuntimeError, ValueError, TypeError, KeyError, EOFError, pickle.UnpicklingError) as err:
+                print(f"{self.dir.name}: cannot read {folder} ({type(err).__name__}: {err})", file=sys.stderr)
+                continue
+            params = dict(self.accelerator.unwrap_model(self.model).named_parameters())
+            with torch.no_grad():
+                for key, value in saved.items():
+                    params[key].copy_(value)
+            self.optimizer.load_state_dict(optimizer)
+            self.schedule.load_state_dict(schedule)
+            torch.set_rng_state(rng)
+            if self.is_main:
+                self.store.drop_parts_after(progress.part)
+            return progress
+        return None
+
+    def _read_state(self, folder: Path) -> tuple:
+        """Everything a checkpoint holds, read and checked before any of it is applied (tensors only: no pickled
+        code is ever loaded)."""
         params = dict(self.accelerator.unwrap_model(self.model).named_parameters())
-        saved = torch.load(folder / "model.pt")
-        if set(saved) - set(params):
-            raise DataError(f"checkpoint does not fit the model ({sorted(set(saved) - set(params))[:3]})", path=folder)
-        with torch.no_grad():
-            for name, value in saved.items():
-                params[name].copy_(value)
-        self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt"))
-        self.schedule.load_state_dict(torch.load(folder / "schedule.pt"))
-        torch.set_rng_state(torch.load(folder / f"rng-{self.accelerator.process_index}.pt"))
-        progress = RunProgress(**json.loads((folder / "progress.json").read_text()))
-        if self.is_main:
-            self.store.drop_parts_after(progress.part)
-        return progress
+        saved = torch.load(folder / "model.pt", weights_only=True)
+        if set(saved) != {k for k, v in params.items() if v.requires_grad}:
+            raise KeyError(f"checkpoint does not fit the model ({sorted(set(saved) ^ set(params))[:3]})")
+        optimizer = torch.load(folder / "optimizer.pt", weights_only=True)
+        schedule = torch.load(folder / "schedule.pt", weights_only=True)
+        rng = torch.load(folder / f"rng-{self.accelerator.process_index}.pt", weights_only=True)
+        progress = RunProgress(**json.loads((folder / "progress.json").read_text(encoding="utf-8")))
+        return saved, optimizer, schedule, rng, progress
 
     # ------------------------------------------------------------------------------------------ recording
     def _batch(self, encoded: Encoded, positions: np.ndarray) -> dict[str, torch.Tensor]:
@@ -372,15 +434,20 @@ class Run:
 
     def fit(self, *, show_progress: bool = True) -> dict[str, Any]:
         """Train to the end (resuming if a checkpoint exists) and return the contents of ``run.json``."""
+        with RunLock(self.dir, active=self.is_main):
+            return self._fit(show_progress)
+
+    def _fit(self, show_progress: bool) -> dict[str, Any]:
         config = self.config
         progress = self._load_state() if (self.dir / RUN_JSON).is_file() else None
         if progress is None:
+            progress = RunProgress()
             if self.is_main:
                 shutil.rmtree(self.store.parts, ignore_errors=True)
                 self.dir.mkdir(parents=True, exist_ok=True)
+            self._write_run_json("running", progress)  # first: from here on the folder is a run that resumes
+            if self.is_main:
                 write_atomic(self.dir / "examples.parquet", lambda tmp: self._example_table().to_parquet(tmp))
-            progress = RunProgress()
-            self._write_run_json("running", progress)
             self._checkpoint(progress)  # the probe at step 0
         bar = Progress(
             TextColumn("[bold]{task.description}"),
@@ -454,6 +521,87 @@ class Run:
         if self.is_main:
             shutil.rmtree(self.dir / STATE, ignore_errors=True)
         return json.loads((self.dir / RUN_JSON).read_text())
+
+
+def fingerprint(data: RunData) -> dict[str, str]:
+    """SHA-256 digests of what a run trains on and measures: ids, labels and weights of the training examples,
+    the tracked positions and the validation set; a resumed run must match them."""
+
+    def digest(*arrays: np.ndarray) -> str:
+        h = hashlib.sha256()
+        for array in arrays:
+            h.update(np.ascontiguousarray(array.astype(str) if array.dtype == object else array).tobytes())
+        return h.hexdigest()[:16]
+
+    return {
+        "train_ids": digest(data.train.ids),
+        "labels": digest(data.train.labels, data.original_labels),
+        "weights": digest(data.weights),
+        "tracked": digest(data.tracked),
+        "validation": digest(data.validation.ids, data.validation.labels),
+    }
+
+
+class RunLock:
+    """One writer per run directory: ``run.lock`` holds the writer's host and pid. A lock whose process is gone
+    (a killed run) is stale and taken over; a live one stops the second writer at once, naming the first."""
+
+    def __init__(self, run_dir: Path, *, active: bool = True) -> None:
+        self.path, self.active = Path(run_dir) / "run.lock", active
+
+    def __enter__(self) -> RunLock:
+        if not self.active:
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        me = {"host": socket.gethostname(), "pid": os.getpid()}
+        for _ in range(2):
+            try:
+                with open(self.path, "x", encoding="utf-8") as handle:
+                    json.dump(me, handle)
+                return self
+            except FileExistsError:
+                holder = self._holder()
+                if holder and holder.get("host") == me["host"] and _alive(holder.get("pid")):
+                    raise DataError(
+                        f"another loradyn process (pid {holder['pid']}) is writing this run",
+                        path=self.dir,
+                        fix="wait for it to finish, or stop it; one run directory takes one writer",
+                    ) from None
+                if holder and holder.get("host") != me["host"]:
+                    raise DataError(
+                        f"locked by a loradyn process on {holder.get('host')} (pid {holder.get('pid')})",
+                        path=self.dir,
+                        fix="wait for it, or delete run.lock if that process is gone",
+                    ) from None
+                self.path.unlink(missing_ok=True)  # stale: its writer was killed
+        raise DataError("could not take the run lock", path=self.path, fix="delete run.lock and run again")
+
+    @property
+    def dir(self) -> Path:
+        return self.path.parent
+
+    def _holder(self) -> dict[str, Any] | None:
+        try:
+            holder = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return holder if isinstance(holder, dict) else None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.active:
+            self.path.unlink(missing_ok=True)
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def discard_finished(out: str | Path) -> None:

@@ -1,0 +1,162 @@
+"""Every state a kill can leave resumes or finishes, with the dynamics an uninterrupted run records.
+
+Kills are deterministic injected faults: a patched step raises `Killed` (a BaseException nothing in loradyn
+catches) at a chosen point; then the same run is started again, unpatched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_train import small
+
+from loradyn import store
+from loradyn.errors import DataError
+from loradyn.store import read_dynamics
+from loradyn.train import runner
+from loradyn.train.runner import Run, train
+
+
+class Killed(BaseException):
+    """A kill -9 at a known point."""
+
+
+def tiny(data_dir, **changes):
+    return small(data_dir, epochs=2, n_bulk=16, n_tracked=8, n_validation=8, batch_size=8, probe_every=1, **changes)
+
+
+@pytest.fixture(scope="module")
+def reference(data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "run"
+    return out, train(tiny(data_dir), out, show_progress=False)
+
+
+def same_dynamics(out, reference) -> None:
+    def ordered(d):
+        return read_dynamics(d).drop(columns="run_id").sort_values(["mode", "target", "checkpoint", "example_id"])
+
+    got, want = ordered(out).reset_index(drop=True), ordered(reference).reset_index(drop=True)
+    exact = ["example_id", "checkpoint", "step", "mode", "label"]
+    pd.testing.assert_frame_equal(got[exact], want[exact])
+    np.testing.assert_allclose(got["loss"], want["loss"], rtol=1e-4, atol=1e-5)
+
+
+def kill_after(target, attribute, *, calls=1, when=lambda *a, **k: True, before=False):
+    """Patch ``target.attribute`` so that its ``calls``-th matching call runs (or, ``before``, does not), then
+    raises `Killed`."""
+    original = getattr(target, attribute)
+    seen = {"n": 0}
+
+    def wrapper(*args, **kwargs):
+        hit = when(*args, **kwargs)
+        seen["n"] += hit
+        if hit and seen["n"] == calls and before:
+            raise Killed(attribute)
+        result = original(*args, **kwargs)
+        if hit and seen["n"] == calls:
+            raise Killed(attribute)
+        return result
+
+    return wrapper
+
+
+KILL_POINTS = {
+    # after run.json says "running" and before examples.parquet exists
+    "before examples.parquet": (Run, "_write_run_json", {"calls": 1}),
+    # after the step-0 probe, before any training step
+    "after the first checkpoint": (Run, "_checkpoint", {"calls": 1}),
+    "mid-epoch, after a few steps": (Run, "_train_step", {"calls": 3}),
+    "after an epoch's validation": (Run, "_validate", {"calls": 1}),
+    "between the two renames of a checkpoint": (
+        pathlib.Path,
+        "rename",
+        {"calls": 2, "before": True, "when": lambda path, *a: path.name == "state.tmp"},
+    ),
+    "after a checkpoint, before the old one is removed": (
+        runner.shutil,
+        "rmtree",
+        {"calls": 2, "before": True, "when": lambda path, *a, **k: str(path).endswith("state.old")},
+    ),
+    "after dynamics.parquet is written, before the parts are moved aside": (
+        store,
+        "write_atomic",
+        {"when": lambda target, *a: str(target).endswith("dynamics.parquet")},
+    ),
+    "after the model is saved, before run.json says complete": (
+        Run,
+        "_write_run_json",
+        {"before": True, "when": lambda self, status, *a, **k: status == "complete"},
+    ),
+}
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_a_killed_run_resumes_to_the_uninterrupted_dynamics(point, data_dir, tmp_path, reference, monkeypatch):
+    target, attribute, options = KILL_POINTS[point]
+    out = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch.setattr(target, attribute, kill_after(target, attribute, **options))
+        with pytest.raises(Killed):
+            train(tiny(data_dir), out, show_progress=False)
+    assert not (out / "run.lock").exists()  # released on the way out (a real kill leaves it: see below)
+    resumed = train(tiny(data_dir), out, show_progress=False)
+    assert resumed["status"] == "complete" and resumed["progress"] == reference[1]["progress"]
+    same_dynamics(out, reference[0])
+    assert not (out / "state").exists() and not (out / "dynamics.parts").exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated optimizer.pt", "invalid progress.json", "a pickled object"])
+def test_a_damaged_checkpoint_falls_back_and_finishes(damage, data_dir, tmp_path, reference, monkeypatch):
+    out = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch.setattr(Run, "_train_step", kill_after(Run, "_train_step", calls=5))
+        with pytest.raises(Killed):
+            train(tiny(data_dir), out, show_progress=False)
+    state = out / "state"
+    if damage == "truncated optimizer.pt":
+        data = (state / "optimizer.pt").read_bytes()
+        (state / "optimizer.pt").write_bytes(data[: len(data) // 2])
+    elif damage == "invalid progress.json":
+        (state / "progress.json").write_text("{not json")
+    else:
+        import torch
+
+        torch.save({"payload": Killed("pickled code")}, state / "model.pt")  # loading it would run pickled code
+    resumed = train(tiny(data_dir), out, show_progress=False)
+    assert resumed["status"] == "complete"
+    same_dynamics(out, reference[0])
+
+
+def test_changed_data_between_kill_and_rerun_is_refused(data_dir, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch.setattr(Run, "_train_step", kill_after(Run, "_train_step", calls=2))
+        with pytest.raises(Killed):
+            train(tiny(data_dir), out, show_progress=False)
+    run_json = json.loads((out / "run.json").read_text())
+    run_json["fingerprint"]["labels"] = "0" * 16  # what another set of data files would give
+    (out / "run.json").write_text(json.dumps(run_json))
+    with pytest.raises(DataError, match=r"composed data changed since the run started \(labels differ\)"):
+        train(tiny(data_dir), out, show_progress=False)
+
+
+def test_one_writer_per_run_directory(data_dir, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch.setattr(Run, "_train_step", kill_after(Run, "_train_step", calls=2))
+        with pytest.raises(Killed):
+            train(tiny(data_dir), out, show_progress=False)
+    import socket
+
+    live = {"host": socket.gethostname(), "pid": os.getppid()}  # a process that is alive: the test runner's parent
+    (out / "run.lock").write_text(json.dumps(live))
+    with pytest.raises(DataError, match=f"another loradyn process \\(pid {live['pid']}\\) is writing this run"):
+        train(tiny(data_dir), out, show_progress=False)
+    (out / "run.lock").write_text(json.dumps({"host": socket.gethostname(), "pid": 2**22 + 12345}))  # gone: stale
+    assert train(tiny(data_dir), out, show_progress=False)["status"] == "complete"
+    assert not (out / "run.lock").exists()
