@@ -31,3 +31,11 @@ test: lint
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache
+
+# Headless Chromium for tests/test_report_browser.py (which skips without it): Debian's package, installed with
+# apt-get when /usr/bin/chromium is missing (no browser download), then the browser test itself.
+.PHONY: browser
+browser: $(STAMP)
+	test -x /usr/bin/chromium || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y chromium; }
+	$(BIN)/python -m pytest tests/test_report_browser.py

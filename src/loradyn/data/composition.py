@@ -70,7 +70,7 @@ def compose(
     train = pd.concat(
         [
             bulk.frame.iloc[sample][columns].assign(origin="bulk"),
-            tracked.frame[columns].assign(origin="annotated"),
+            tracked.frame[columns + chaos.task.vote_columns()].assign(origin="annotated"),  # bulk: no votes
         ],
         ignore_index=True,
     )

@@ -25,7 +25,8 @@ def data_map(
     ``probe_`` map. ``confidence`` is the mean p(gold), ``variability`` its standard deviation (ddof=0, as in the
     original code), ``correctness`` the share of learned recordings. Regions: ``ambiguous`` for the most variable
     third (variability at or above its ``ambiguous_quantile``); of the rest, ``easy`` when confidence is at least
-    ``confidence_threshold``, else ``hard``.
+    ``confidence_threshold``, else ``hard``; undefined (None) where nothing was recorded, and for every example when
+    no example varies (one epoch).
     """
     p_gold = np.asarray(p_gold, dtype=float)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
@@ -35,7 +36,8 @@ def data_map(
         correctness = np.nanmean(np.asarray(correct, dtype=float), axis=1)
     cut = np.nanquantile(variability, ambiguous_quantile)
     region = np.where(variability >= cut, "ambiguous", np.where(confidence >= confidence_threshold, "easy", "hard"))
-    region = np.where(np.isnan(confidence), None, region)
+    undefined = np.isnan(confidence) | (np.nanmax(variability, initial=0.0) == 0)  # one recording: no spread
+    region = np.where(undefined, None, region)
     return pd.DataFrame(
         {
             "confidence": confidence,

@@ -237,7 +237,8 @@ def _example_table(
     fields = list(train.task.text_fields)
     parts = []
     for split, examples in (("train", train), ("validation", validation)):
-        part = examples.frame[["example_id", "label"]].copy()
+        votes = [c for c in examples.task.vote_columns() if c in examples.frame]
+        part = examples.frame[["example_id", "label", *fields, *votes]].copy()  # the run keeps its items' text
         part["split"] = split
         for field in fields:
             part[f"{field}_words"] = examples.frame[field].str.split().str.len()

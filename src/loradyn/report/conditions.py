@@ -1,0 +1,128 @@
+"""Conditions of a sweep (runs equal but for the seed), named in the papers' terms, and the comparisons between
+them that the first study makes: by rank, LoRA against full fine-tuning, decoders against encoders."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from loradyn.report.sweep import SweepRun
+
+#: Fields that say which model, data and adapter a condition is; every other field that tells conditions of one
+#: model, data and adapter apart is added to its name.
+NAMED = ("model", "dataset", "method", "rank", "alpha")
+#: Fields that belong to the adapter: conditions equal but for these share a "base" (LoRA beside full FT).
+ADAPTER_FIELDS = ("method", "rank", "alpha", "lora_dropout", "targets", "feedforward_modules")
+METHOD_ORDER = {"lora": 0, "ia3": 1, "full": 2}
+
+
+@dataclass
+class Condition:
+    """One condition: its config (without seed and data folder), its runs in seed order, and what ``analyze``
+    aggregated for it (``summary``: an entry of ``analysis.json``'s conditions)."""
+
+    config: dict[str, Any]
+    runs: list[SweepRun]
+    summary: dict[str, Any]
+    extra: str = ""
+
+    @property
+    def model(self) -> str:
+        return str(self.config.get("model", "?")).rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def dataset(self) -> str:
+        return str(self.config.get("dataset", "?"))
+
+    @property
+    def method(self) -> str:
+        return str(self.config.get("method", "?"))
+
+    @property
+    def rank(self) -> int | None:
+        return self.config.get("rank") if self.method == "lora" else None
+
+    @property
+    def adapter(self) -> str:
+        return adapter_label(self.config)
+
+    @property
+    def base(self) -> str:
+        """The condition's name without its adapter: model, data and the fields that set it apart."""
+        return ", ".join(p for p in (self.model, self.dataset, self.extra) if p)
+
+    @property
+    def label(self) -> str:
+        return ", ".join(p for p in (self.model, self.dataset, self.adapter, self.extra) if p)
+
+    @property
+    def seeds(self) -> list[Any]:
+        return [r.seed for r in self.runs]
+
+    @property
+    def decoder(self) -> bool | None:
+        """Whether the model is decoder-only, as its runs recorded it (``run.json``'s ``model.decoder``)."""
+        flags = {(r.run.get("model") or {}).get("decoder") for r in self.runs}
+        return flags.pop() if len(flags) == 1 and None not in flags else None
+
+    def key_without(self, fields: tuple[str, ...]) -> str:
+        return json.dumps({k: v for k, v in sorted(self.config.items()) if k not in fields}, default=str)
+
+
+def adapter_label(config: dict[str, Any]) -> str:
+    method = config.get("method")
+    if method == "lora":
+        return f"LoRA r{config.get('rank')}"
+    return {"ia3": "IA3", "full": "full FT"}.get(method, str(method))
+
+
+def describe_conditions(entries: list[dict[str, Any]], groups: list[list[SweepRun]]) -> list[Condition]:
+    """Conditions from ``analysis.json``'s entries and their runs, named and in a reading order: by dataset,
+    model, distinguishing fields, then adapter (LoRA by rank, IA3, full fine-tuning)."""
+    conditions = [
+        Condition(e["condition"], sorted(runs, key=_seed_order), e) for e, runs in zip(entries, groups, strict=True)
+    ]
+    same_named: dict[str, list[Condition]] = defaultdict(list)
+    for c in conditions:
+        same_named[json.dumps([c.config.get(k) for k in NAMED], default=str)].append(c)
+    distinguishing: list[str] = []
+    for members in same_named.values():
+        for key in members[0].config:
+            values = {json.dumps(m.config.get(key), default=str) for m in members}
+            if key not in NAMED and len(values) > 1 and key not in distinguishing:
+                distinguishing.append(key)
+    for c in conditions:
+        c.extra = ", ".join(f"{k}={_value(c.config.get(k))}" for k in distinguishing)
+    return sorted(
+        conditions,
+        key=lambda c: (c.dataset, c.model, c.extra, METHOD_ORDER.get(c.method, 9), c.rank or 0, c.label),
+    )
+
+
+def _seed_order(run: SweepRun) -> tuple[bool, float, str]:
+    numeric = isinstance(run.seed, int | float)
+    return (not numeric, run.seed if numeric else 0.0, str(run.seed))
+
+
+def _value(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, list | dict) else str(value)
+
+
+def rank_groups(conditions: list[Condition]) -> list[list[Condition]]:
+    """LoRA conditions that differ only in their rank, two ranks or more, each group by rank."""
+    groups: dict[str, list[Condition]] = defaultdict(list)
+    for c in conditions:
+        if c.method == "lora":
+            groups[c.key_without(("rank", "alpha"))].append(c)
+    return [sorted(g, key=lambda c: c.rank) for g in groups.values() if len({c.rank for c in g}) > 1]
+
+
+def adapter_groups(conditions: list[Condition]) -> dict[str, list[Condition]]:
+    """Conditions by base (equal but for the adapter), in reading order."""
+    groups: dict[str, list[Condition]] = defaultdict(list)
+    for c in conditions:
+        groups[c.key_without(ADAPTER_FIELDS)].append(c)
+    return dict(groups)

@@ -1,0 +1,272 @@
+"""``docs/results/ract-agnews-cpu.md``: RACT beside training on noisy and on clean data, every detector side by side,
+and the second study's numbers, written by ``loradyn ract --report``. Every verdict is computed from the numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from loradyn.report.paper import STUDY2
+from loradyn.report.provenance import duration, made_by
+
+#: Threshold rules as the detector tables show them, in order.
+RULES = {
+    "known_rate": "F1, top noise-rate share",
+    "own": "F1, own rule",
+    "gmm": "F1, mixture",
+    "trusted": "F1, trusted",
+}
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _pm(row: dict[str, Any], key: str) -> str:
+    """``mean ± SD`` over seeds (``<key>_mean``, ``<key>_sd``)."""
+    mean, sd = row.get(f"{key}_mean"), row.get(f"{key}_sd")
+    if mean is None:
+        return "–"
+    return _num(mean) if sd is None else f"{mean:.3f} ± {sd:.3f}"
+
+
+def _verdict(holds: bool) -> str:
+    return "holds" if holds else "does NOT hold"
+
+
+def _wins(settings: list[dict[str, Any]], better: Callable[[dict[str, Any]], bool]) -> str:
+    return f"{sum(better(s) for s in settings)} of {len(settings)} seeds"
+
+
+def _greater(a: str, b: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda s: s[a] is not None and s[b] is not None and s[a] > s[b]
+
+
+def _departures(config: dict[str, Any], n_train: int, n_test: int) -> list[str]:
+    here = {
+        "model": config["model"],
+        "dataset": config["dataset"],
+        "noise_kind": config["noise_kind"],
+        "low_rank": config["low_rank"],
+        "high_rank": config["high_rank"],
+        "epochs": config["epochs"],
+        "n_train": n_train,
+        "n_test": n_test,
+    }
+    names = {
+        "n_train": "training items",
+        "n_test": "clean test items",
+        "low_rank": "low rank",
+        "high_rank": "high rank",
+    }
+    paper = {**STUDY2, "epochs": f"about {STUDY2['epochs']}"}
+    return [
+        f"{names.get(key, key)}: {value:,} here, {paper[key]:,} in the paper"
+        if isinstance(value, int) and isinstance(paper[key], int)
+        else f"{names.get(key, key)}: {value} here, {paper[key]} in the paper"
+        for key, value in here.items()
+        if value != STUDY2[key]
+    ]
+
+
+def _detector_tables(summary: dict[str, Any]) -> str:
+    """Per noise rate with noise: every detector (and the run it read), F1 under each threshold rule, AUROC, AP."""
+    conditions = summary["detectors"]
+    rules = [r for r in RULES if any(c["threshold"] == r for c in conditions)]
+    blocks = []
+    for rate in sorted({c["noise_rate"] for c in conditions if c["noise_rate"] > 0}):
+        rows: dict[str, dict[str, Any]] = {}
+        for c in (c for c in conditions if c["noise_rate"] == rate):
+            name = c["detector"] + (
+                f" (r{c['low_rank']:g} vs r{c['rank']:g})" if c.get("low_rank") is not None else f" (r{c['rank']:g})"
+            )
+            rows.setdefault(name, {"auroc": _pm(c, "auroc"), "ap": _pm(c, "average_precision"), "sort": c})
+            rows[name][c["threshold"]] = _pm(c, "f1")
+        ordered = sorted(rows.items(), key=lambda item: -(item[1]["sort"].get("auroc_mean") or 0))
+        header = "| detector | " + " | ".join(RULES[r] for r in rules) + " | AUROC | AP |"
+        lines = [header, "|---" * (len(rules) + 3) + "|"]
+        lines += [
+            f"| {name} | " + " | ".join(row.get(r, "–") for r in rules) + f" | {row['auroc']} | {row['ap']} |"
+            for name, row in ordered
+        ]
+        n_seeds = max(c["n_seeds"] for c in conditions if c["noise_rate"] == rate)
+        blocks.append(f"**{rate:.0%} noise** ({n_seeds} seed(s), mean ± SD; by AUROC)\n\n" + "\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _best_by_auroc(summary: dict[str, Any], rate: float) -> dict[str, Any]:
+    rows = [c for c in summary["detectors"] if c["noise_rate"] == rate and c.get("auroc_mean") is not None]
+    return max(rows, key=lambda c: c["auroc_mean"])
+
+
+def _verdicts(summary: dict[str, Any]) -> list[str]:
+    config, settings = summary["config"], summary["settings"]
+    accuracy = {r["noise_rate"]: r for r in summary["accuracy"]}
+    detection = {r["noise_rate"]: r for r in summary["detection"]}
+    low, retrain = config["low_rank"], settings[0]["runs"]["noisy"]["rank"]
+    lines = []
+    for rate in sorted(accuracy):
+        acc, det = accuracy[rate], detection[rate]
+        seeds = [s for s in settings if s["noise_rate"] == rate]
+        at = f"At {rate:.0%} noise"
+        if rate == 0:
+            change = (acc["removed_accuracy_mean"] or acc["noisy_accuracy_mean"]) - acc["noisy_accuracy_mean"]
+            lines.append(
+                f"{at} there is nothing to detect: RACT flags {det['n_flagged_mean']:.0f} clean example(s) on "
+                f"average, and retraining without them changes clean-test accuracy by {change:+.3f}."
+            )
+            continue
+        lines.append(
+            f"{at}, rank discrepancy beats the trivial baseline (final prediction ≠ label, the better of the runs) "
+            f"in F1: {_verdict(det['f1_mean'] > det['baseline_f1_mean'])} ({det['f1_mean']:.3f} vs "
+            f"{det['baseline_f1_mean']:.3f}; {_wins(seeds, _greater('f1', 'baseline_f1'))})."
+        )
+        lines.append(
+            f"{at}, rank discrepancy ranks noisy labels above clean ones at all (AUROC > 0.5): "
+            f"{_verdict(det['auroc_mean'] > 0.5)} ({det['auroc_mean']:.3f})."
+        )
+        best = _best_by_auroc(summary, rate)
+        is_ract = best["detector"] == "rank_discrepancy"
+        best_name = best["detector"] if is_ract else f"{best['detector']} r{best['rank']}"
+        lines.append(
+            f"{at}, rank discrepancy ranks the noisy labels best of all detectors (AUROC): {_verdict(is_ract)} "
+            f"(best: {best_name}, {best['auroc_mean']:.3f}; rank discrepancy {det['auroc_mean']:.3f})."
+        )
+        for role, what in (("removed", "without the flagged examples"), ("downweighted", "with them down-weighted")):
+            if acc[f"{role}_accuracy_mean"] is None:
+                continue
+            gap = acc["oracle_accuracy_mean"] - acc["noisy_accuracy_mean"]
+            gain = acc[f"{role}_accuracy_mean"] - acc["noisy_accuracy_mean"]
+            closed_text = f", {gain / gap:.0%} of the gap to the oracle closed" if gap > 0 and gain > 0 else ""
+            lines.append(
+                f"{at}, retraining {what} beats training on the noisy data: "
+                f"{_verdict(acc[f'{role}_accuracy_mean'] > acc['noisy_accuracy_mean'])} "
+                f"({acc[f'{role}_accuracy_mean']:.3f} vs {acc['noisy_accuracy_mean']:.3f}; "
+                f"{_wins(seeds, _greater(f'{role}_accuracy', 'noisy_accuracy'))}{closed_text})."
+            )
+        lines.append(
+            f"{at}, the rank-{low} adapter resists the noise better than the rank-{retrain} one (clean-test accuracy): "
+            f"{_verdict(acc['low_accuracy_mean'] > acc['noisy_accuracy_mean'])} "
+            f"({acc['low_accuracy_mean']:.3f} vs {acc['noisy_accuracy_mean']:.3f}; "
+            f"{_wins(seeds, _greater('low_accuracy', 'noisy_accuracy'))})."
+        )
+    return lines
+
+
+def _paper_rows(summary: dict[str, Any]) -> tuple[str, list[str]]:
+    """The side-by-side with the second study at its noise rate, and verdicts against its numbers."""
+    rate = STUDY2["noise_rate"]
+    accuracy = {r["noise_rate"]: r for r in summary["accuracy"]}
+    detection = {r["noise_rate"]: r for r in summary["detection"]}
+    if rate not in accuracy:
+        return f"No setting at {rate:.0%} noise was run, so nothing here compares with the paper's numbers.", []
+    acc, det = accuracy[rate], detection[rate]
+    after = max(acc[f"{role}_accuracy_mean"] or 0.0 for role in ("removed", "downweighted"))
+    rows = [
+        ("rank discrepancy detection F1", _pm(det, "f1"), f"{STUDY2['ract_detection_f1']:.3f}"),
+        ("trivial baseline F1 (final prediction ≠ label)", _pm(det, "baseline_f1"), "not reported"),
+        ("clean-test accuracy after RACT, removed", _pm(acc, "removed_accuracy"), f"{STUDY2['ract_accuracy']:.4f}"),
+        ("clean-test accuracy after RACT, down-weighted", _pm(acc, "downweighted_accuracy"), "–"),
+        ("clean-test accuracy on the noisy data", _pm(acc, "noisy_accuracy"), "not reported"),
+        ("clean-test accuracy on clean data (oracle)", _pm(acc, "oracle_accuracy"), "not reported"),
+    ]
+    table = "| at 30% symmetric noise | here | paper |\n|---|---|---|\n" + "\n".join(
+        f"| {a} | {b} | {c} |" for a, b, c in rows
+    )
+    verdicts = [
+        f"Rank discrepancy reaches the paper's {STUDY2['ract_detection_f1']:.1%} detection F1: "
+        f"{_verdict(det['f1_mean'] >= STUDY2['ract_detection_f1'])} ({det['f1_mean']:.1%} here).",
+        f"Accuracy after RACT reaches the paper's {STUDY2['ract_accuracy']:.2%}: "
+        f"{_verdict(after >= STUDY2['ract_accuracy'])} ({after:.2%} here, the better of removed and down-weighted).",
+    ]
+    return table, verdicts
+
+
+def ract_page(summary: dict[str, Any], *, command: str, seconds: float) -> str:
+    """The markdown page of a finished ``loradyn ract`` (its ``ract.json``)."""
+    config, settings = summary["config"], summary["settings"]
+    first = settings[0]
+    retrain = first["runs"]["noisy"]["rank"]
+    n_test = first["n_validation"]
+    rates = sorted({s["noise_rate"] for s in settings})
+    seeds = sorted({s["seed"] for s in settings})
+    detection = {r["noise_rate"]: r for r in summary["detection"]}
+    accuracy_rows = []
+    for r in summary["accuracy"]:
+        d = detection[r["noise_rate"]]
+        flagged_noisy = [s["n_flagged_noisy"] for s in settings if s["noise_rate"] == r["noise_rate"]]
+        accuracy_rows.append(
+            f"| {r['noise_rate']:.0%} | {r['n_seeds']} | {d['n_flagged_mean']:.0f} "
+            f"({sum(flagged_noisy) / len(flagged_noisy):.0f} noisy) | "
+            + " | ".join(_pm(r, f"{role}_accuracy") for role in ("low", "noisy", "removed", "downweighted", "oracle"))
+            + " |"
+        )
+    detection_rows = [
+        f"| {r['noise_rate']:.0%} | {_pm(r, 'precision')} | {_pm(r, 'recall')} | {_pm(r, 'f1')} | {_pm(r, 'auroc')} "
+        f"| {_pm(r, 'baseline_f1')} |"
+        for r in summary["detection"]
+        if r["noise_rate"] > 0
+    ]
+    paper_table, paper_verdicts = _paper_rows(summary)
+    departures = _departures(config, first["n_train"], n_test)
+    actions = {"remove": "removed", "downweight": f"down-weighted (loss × {config['downweight']:g})"}
+    action = " and, separately, ".join(v for k, v in actions.items() if config["action"] in (k, "both"))
+    kfold = (
+        f" Confident learning reads {config['kfold']} held-out folds of the rank-{retrain} run (cleanlab)."
+        if config.get("kfold")
+        else " Confident learning is left out (no `kfold` in the configuration: it needs K more trainings)."
+    )
+    start, end = config["window"]
+    return f"""# RACT and the noisy-label detectors, side by side
+
+{made_by(command, seconds)} The runs it reports took {duration(summary["seconds"]["steps"])} of training and
+probing in all (their `run.json` timings; a resumed command reads finished steps instead of training them).
+
+## Setting
+
+- Model and data: {config["model"]} with LoRA on {config["dataset"]}, {first["n_train"]:,} training items,
+  {config["noise_kind"]} label noise at {", ".join(f"{r:.0%}" for r in rates)}, seeds {", ".join(map(str, seeds))}.
+- Recipe: {config["epochs"]} epoch(s) at lr {config["lr"]:g}, batches of {config["batch_size"]}, max length
+  {config["max_length"]}; every other field is in `ract.json`'s `config`.
+- Accuracy is clean-test accuracy: the last epoch's accuracy on {n_test:,} items of the dataset's test split, whose
+  labels are never noised.
+- RACT: ranks {config["low_rank"]} and {config["high_rank"]} train on the noisy labels; rank discrepancy is the
+  rank-{config["low_rank"]} run's mean loss minus the rank-{config["high_rank"]} run's over {start:.0%}–{end:.0%} of
+  training ({config["source"]} rows; {config["scope"]} examples scored); it flags by `{config["threshold"]}`; the
+  flagged examples are {action}, and rank {retrain} is retrained. "Noisy" is rank {retrain} on the noisy labels,
+  "oracle" rank {retrain} on clean labels.
+- Every other detector reads the same two runs.{kfold}
+- Departures from the paper's setting: {"; ".join(departures) if departures else "none"}.
+
+## Clean-test accuracy (mean ± SD over seeds)
+
+| noise | seeds | flagged | noisy r{config["low_rank"]} | noisy r{retrain} | removed | down-weighted | oracle |
+|---|---|---|---|---|---|---|---|
+{chr(10).join(accuracy_rows)}
+
+## Rank discrepancy against the trivial baseline (mean ± SD over seeds)
+
+Flags by `{config["threshold"]}`; the baseline is prediction disagreement by its own rule (the final prediction is
+not the label), on whichever of the runs gives it the higher F1.
+
+| noise | precision | recall | F1 | AUROC | baseline F1 |
+|---|---|---|---|---|---|
+{chr(10).join(detection_rows)}
+
+## Every detector on the same runs
+
+F1 under each threshold rule (top noise-rate share: the noise rate is known; own rule: the detector's own flag,
+where it has one; mixture: a two-component Gaussian mixture of the scores), and the ranking metrics AUROC and
+average precision, which need no threshold. `evaluation.json` in the output folder has every number, per seed and
+per rule.
+
+{_detector_tables(summary)}
+
+## Beside the paper
+
+{paper_table}
+
+## Verdicts
+
+{chr(10).join(f"- {v}" for v in [*_verdicts(summary), *paper_verdicts])}
+"""
