@@ -47,17 +47,51 @@ def file_mapping(text_fields, count_fields, labels_field, label_names, id_field,
 
 
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn bad input into one readable line on stderr and exit status 2, instead of a traceback."""
+    """One readable line on stderr instead of a traceback: bad input and unusable files exit with status 2; an
+    unexpected error exits with 1 and says where its full traceback was written."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except typer.Exit:
+            raise
         except (DataError, ValueError) as err:
-            errors.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            fail(str(err))
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename else ""
+            fail(f"{where}{err.strerror or err}. Fix: check the path, its permissions and the free disk space.")
+        except KeyboardInterrupt:
+            errors.print("interrupted", highlight=False)
+            raise typer.Exit(130) from None
+        except Exception as err:
+            log = _traceback_file()
+            fail(f"unexpected {type(err).__name__}: {err}. The full traceback is in {log}; please report it.", 1)
 
     return wrapper
+
+
+def fail(message: str, status: int = 2) -> None:
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(status) from None
+
+
+def _traceback_file() -> Path:
+    """Write the current exception's traceback to a file (under ``$LORADYN_CACHE_DIR/errors`` or the temporary
+    folder) and return its path."""
+    import os
+    import tempfile
+    import time
+    import traceback
+
+    folder = Path(os.environ.get("LORADYN_CACHE_DIR") or tempfile.gettempdir()) / "loradyn-errors"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+        path.write_text(traceback.format_exc(), encoding="utf-8")
+    except OSError:
+        path = Path("(unwritable)")
+    return path
 
 
 def emit(payload: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], Table]) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,6 +167,9 @@ class RunConfig:
     precision: str = field(default="auto", metadata={"help": "auto (bf16/fp16 on GPU, fp32 on CPU), fp32, bf16, fp16"})
 
     def __post_init__(self) -> None:
+        for name, hint in FIELD_TYPES.items():  # every field's type, in one place
+            if not conforms(getattr(self, name), hint):
+                raise ValueError(f"{name} must be {type_name(hint)}, got {getattr(self, name)!r}")
         choices = {
             "method": METHODS,
             "noise_kind": NOISE_KINDS,
@@ -184,6 +190,24 @@ class RunConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if not 0 <= self.noise_rate < 1:
             raise ValueError(f"noise_rate must be in [0, 1), got {self.noise_rate}")
+        ranges = {
+            "lr": (0, None, "a positive learning rate"),
+            "max_grad_norm": (0, None, "a positive clipping norm (a negative one ascends the gradient)"),
+            "lr_floor": (0, 1, "a share of the peak learning rate, in [0, 1]"),
+            "weight_decay": (0, None, "zero or positive"),
+            "warmup_ratio": (0, 1, "a share of the steps, in [0, 1]"),
+            "lora_dropout": (0, 1, "a probability in [0, 1]"),
+        }
+        for name, (low, high, what) in ranges.items():
+            value = getattr(self, name)
+            if value < low or (high is not None and value > high) or (name in ("lr", "max_grad_norm") and value == 0):
+                raise ValueError(f"{name} must be {what}, got {value}")
+        if self.max_length < 8:
+            raise ValueError(
+                f"max_length must be at least 8 tokens (a pair of special tokens and some text), got {self.max_length}"
+            )
+        if self.alpha is not None and self.alpha <= 0:
+            raise ValueError(f"alpha must be positive, got {self.alpha}")
         if self.record_labels != "original" and self.noise_rate == 0:
             raise ValueError(
                 f"record_labels={self.record_labels!r} needs noise_rate > 0: without noise there is no noisy label"
@@ -217,6 +241,104 @@ class RunConfig:
         return dataclasses.asdict(self)
 
 
+FIELD_TYPES = typing.get_type_hints(RunConfig)
+
+
+#: Item counts that take ``all`` (None: every item), in configurations and sweep files alike.
+ITEM_COUNTS = ("n_bulk", "n_tracked", "n_validation")
+
+
+def type_name(hint: Any) -> str:
+    """A type hint as a reader would write it: ``int | null``."""
+    return re.sub(r"<class '(\w+)'>", r"\1", str(hint)).replace("NoneType", "null").replace("None", "null")
+
+
+def conforms(value: Any, hint: Any) -> bool:
+    """Whether ``value`` is of the type ``hint`` (ints are not bools; a float field takes ints too)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(conforms(value, arg) for arg in args)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin is list:
+        return isinstance(value, list) and all(conforms(item, args[0]) for item in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(conforms(k, args[0]) and conforms(v, args[1]) for k, v in value.items())
+    return True  # Any
+
+
+def coerce(name: str, value: Any) -> Any:
+    """A field's value as written in YAML, as the field takes it: ``all`` item counts as None, and a float field's
+    number as a float (YAML reads ``2e-5``, no dot, as text)."""
+    if value == "all" and name in ITEM_COUNTS:
+        return None
+    hint = FIELD_TYPES.get(name)
+    if hint is not None and (hint is float or float in typing.get_args(hint)) and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML that refuses a key given twice in one mapping (plain YAML keeps the last silently)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise DataError(
+                f"the key {key!r} is given twice (lines {seen[key]} and {key_node.start_mark.line + 1})",
+                path=getattr(loader, "name", None),
+                line=key_node.start_mark.line + 1,
+                field=str(key),
+                fix="keep one of them",
+            )
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file, with located errors: unreadable, not UTF-8, malformed, or a key given twice."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError("not a UTF-8 text file", path=path, fix="save it as UTF-8 YAML") from None
+    except OSError as err:
+        raise DataError(
+            f"cannot read it ({err.strerror})", path=path, fix="check the path and its permissions"
+        ) from None
+    loader = _UniqueKeyLoader(text)
+    loader.name = str(path)
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or str(err)
+        raise DataError(
+            f"malformed YAML ({problem})",
+            path=path,
+            line=mark.line + 1 if mark else None,
+            fix="check the indentation and the quoting on that line",
+        ) from None
+    finally:
+        loader.dispose()
+
+
 def load_config(path: str | os.PathLike[str] | None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
     """Read a YAML run configuration and apply ``key=value`` overrides (values parsed as YAML)."""
     values: dict[str, Any] = {}
@@ -224,18 +346,19 @@ def load_config(path: str | os.PathLike[str] | None, overrides: list[str] | tupl
         path = Path(path)
         if not path.is_file():
             raise DataError("configuration file not found", path=path, fix="check the path")
-        try:
-            values = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            raise DataError(f"malformed YAML ({err})", path=path, line=mark.line + 1 if mark else None) from None
+        values = read_yaml(path) or {}
         if not isinstance(values, dict):
             raise DataError("expected a mapping of field: value", path=path, fix="write one field per line")
+    set_keys = set()
     for item in overrides:
         key, sep, text = item.partition("=")
+        set_keys.add(key.strip())
         if not sep:
             raise ValueError(f"--set expects key=value, got {item!r}")
-        values[key.strip()] = yaml.safe_load(text)
+        try:
+            values[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise DataError(f"--set {item}: the value is not valid YAML", field=key.strip(), fix="quote it") from None
     known = {f.name for f in dataclasses.fields(RunConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
@@ -245,14 +368,12 @@ def load_config(path: str | os.PathLike[str] | None, overrides: list[str] | tupl
             field=unknown[0],
             fix=f"use fields of RunConfig: {', '.join(sorted(known))}",
         )
-    for name in ("n_bulk", "n_tracked", "n_validation"):
-        if values.get(name) == "all":
-            values[name] = None
-    for f in dataclasses.fields(RunConfig):  # YAML reads 2e-5 (no dot) as text; a float field means a number
-        value = values.get(f.name)
-        if "float" in str(f.type) and isinstance(value, str):
-            try:
-                values[f.name] = float(value)
-            except ValueError:
-                raise DataError(f"expected a number, got {value!r}", path=path, field=f.name) from None
-    return RunConfig(**values)
+    values = {name: coerce(name, value) for name, value in values.items()}
+    try:
+        return RunConfig(**values)
+    except ValueError as err:
+        name = str(err).split(" ", 1)[0]
+        where = {"path": None, "field": f"--set {name}"} if name in set_keys else {"path": path}
+        raise DataError(
+            str(err), **where, fix="see RunConfig's help for the field (src/loradyn/train/config.py)"
+        ) from None

@@ -213,7 +213,8 @@ class Run:
                 path=self.dir,
                 fix="choose another --out, or pass --force to train it again from scratch",
             )
-        changed = {k for k, v in self.config.to_dict().items() if previous["config"].get(k) != v}
+        current = json.loads(json.dumps(self.config.to_dict()))  # as run.json holds it (string keys)
+        changed = {k for k, v in current.items() if previous["config"].get(k) != v}
         if changed:
             raise DataError(
                 f"cannot resume: the configuration differs in {', '.join(sorted(changed))}",

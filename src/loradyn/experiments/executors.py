@@ -1,0 +1,280 @@
+"""Where a sweep's runs train: worker processes on this machine, Ray tasks, or Slurm jobs through submitit.
+
+Each executor takes the runs still to do and reports each one's outcome (see `loradyn.experiments.worker`) as it
+finishes. A run that fails, or whose process dies, is reported as failed; the others go on.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from queue import SimpleQueue
+from typing import Any
+
+import yaml
+
+from loradyn.errors import DataError
+from loradyn.experiments.worker import record_failure
+from loradyn.io import write_atomic
+
+EXECUTORS = ("local", "ray", "slurm")
+#: The optional dependency each non-local executor needs, and the extra that installs it.
+EXTRAS = {"ray": ("ray", "ray"), "slurm": ("submitit", "slurm")}
+#: Slurm jobs' time limit unless the sweep's ``slurm:`` sets ``timeout_min`` (submitit's own default is minutes).
+DEFAULT_TIMEOUT_MIN = 24 * 60
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RAYON_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class Task:
+    """A run to train: its name, its configuration (`RunConfig.to_dict`), its run directory and error log."""
+
+    name: str
+    config: dict[str, Any]
+    run_dir: Path
+    error_log: Path
+
+
+OnDone = Callable[[Task, dict[str, Any]], None]
+
+
+def require(executor: str) -> Any:
+    """The module an executor needs, or an error naming the pip command that installs it."""
+    module, extra = EXTRAS[executor]
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise DataError(
+            f"--executor {executor} needs {module}, which is not installed",
+            field="executor",
+            fix=f"pip install 'loradyn[{extra}]'",
+        ) from None
+
+
+# ------------------------------------------------------------------------------------------------------- local
+@dataclass(frozen=True)
+class Slot:
+    """One of the local executor's concurrent places: torch threads, the cores it is pinned to (None: not
+    pinned), and the GPU it sees (None: CUDA_VISIBLE_DEVICES left as it is)."""
+
+    threads: int
+    cores: tuple[int, ...] | None
+    device: str | None
+
+
+def cpu_cores() -> list[int]:
+    """The CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+def visible_gpus() -> list[str]:
+    """The GPUs this process sees, as CUDA_VISIBLE_DEVICES entries."""
+    if "CUDA_VISIBLE_DEVICES" in os.environ:
+        return [d.strip() for d in os.environ["CUDA_VISIBLE_DEVICES"].split(",") if d.strip()]
+    import torch
+
+    return [str(i) for i in range(torch.cuda.device_count())]
+
+
+def default_jobs(cores: list[int], gpus: list[str]) -> int:
+    """The local executor's default: one run per GPU; on CPUs one single-threaded run per core, which finished a
+    grid of four small minilm runs 3.55x sooner than one run at a time on both cores (2 cores, measured while
+    other work loaded the machine, which penalises the multi-threaded run; docs/benchmarks/sweep.md). Each run
+    holds its own model in memory: pass ``jobs`` for large models."""
+    return len(gpus) or len(cores)
+
+
+def local_slots(jobs: int, cores: list[int], gpus: list[str]) -> list[Slot]:
+    """``jobs`` slots sharing ``cores`` (each pinned to its own ``len(cores) // jobs`` of them when there are at
+    least as many cores as jobs) and ``gpus`` (round-robin)."""
+    threads = max(1, len(cores) // jobs)
+    return [
+        Slot(
+            threads=threads,
+            cores=tuple(cores[i * threads : (i + 1) * threads]) if jobs <= len(cores) else None,
+            device=gpus[i % len(gpus)] if gpus else None,
+        )
+        for i in range(jobs)
+    ]
+
+
+def run_local(tasks: list[Task], *, jobs: int | None, on_done: OnDone, folder: Path) -> None:
+    """Train each task in its own process (``python -m loradyn.experiments.worker``), ``jobs`` at a time; each
+    process's configuration goes to ``folder/.configs/<run>.yaml`` and its output to ``folder/.logs/<run>.log``."""
+    cores, gpus = cpu_cores(), visible_gpus()
+    free: SimpleQueue[Slot] = SimpleQueue()
+    for slot in local_slots(jobs or default_jobs(cores, gpus), cores, gpus):
+        free.put(slot)
+    running: set[subprocess.Popen] = set()
+    stopping = threading.Event()
+
+    def train(task: Task) -> dict[str, Any] | None:
+        slot = free.get()
+        try:
+            return None if stopping.is_set() else _train_in_process(task, slot, folder, running)
+        finally:
+            free.put(slot)
+
+    pool = ThreadPoolExecutor(max_workers=free.qsize())
+    futures = {pool.submit(train, task): task for task in tasks}
+    restore = _exit_on_sigterm()
+    try:
+        for future in as_completed(futures):
+            on_done(futures[future], future.result())
+    except BaseException:  # Ctrl-C or a kill included: start nothing more, stop what runs (it resumes next time)
+        stopping.set()
+        for process in list(running):
+            process.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        restore()
+
+
+def _exit_on_sigterm() -> Callable[[], None]:
+    """Make SIGTERM (``kill``, ``scancel``) raise SystemExit, so that the workers are stopped with the sweep
+    rather than left training; returns the function that restores the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def _train_in_process(task: Task, slot: Slot, folder: Path, running: set[subprocess.Popen]) -> dict[str, Any]:
+    config_path = folder / ".configs" / f"{task.name}.yaml"
+    log_path = folder / ".logs" / f"{task.name}.log"
+    header = f"# run {task.name}; to train it alone: loradyn train {config_path} --out {task.run_dir}\n"
+    text = header + yaml.safe_dump(task.config, sort_keys=False)
+    write_atomic(config_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "loradyn.experiments.worker", str(config_path), str(task.run_dir)]
+    command += [str(task.error_log), "--threads", str(slot.threads)]
+    if slot.cores:
+        command += ["--cores", ",".join(map(str, slot.cores))]
+    env = {**os.environ, **dict.fromkeys(_THREAD_VARIABLES, str(slot.threads))}
+    if slot.device is not None:
+        env["CUDA_VISIBLE_DEVICES"] = slot.device
+    started = time.perf_counter()
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
+        running.add(process)
+        try:
+            code = process.wait()
+        finally:
+            running.discard(process)
+    seconds = time.perf_counter() - started
+    if code == 0:
+        return {"status": "complete", "seconds": seconds, "error": None, "error_log": None}
+    if task.error_log.is_file():  # the worker caught the error and wrote it
+        headline = task.error_log.read_text(encoding="utf-8").splitlines()[0]
+        return {"status": "failed", "seconds": seconds, "error": headline, "error_log": str(task.error_log)}
+    reason = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+    tail = "\n".join(log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-40:])
+    return record_failure(task.error_log, f"the run's process {reason}", f"{log_path} ends with:\n{tail}", seconds)
+
+
+# --------------------------------------------------------------------------------------------------------- Ray
+def run_ray(tasks: list[Task], *, jobs: int | None, on_done: OnDone) -> None:
+    """One Ray task per run, at most ``jobs`` at a time: a GPU each when the cluster has GPUs, else
+    ``CPUs // jobs`` cores each (one without ``jobs``). Joins the cluster at ``RAY_ADDRESS`` when it is set (or
+    the one this process already joined), else starts Ray on this machine. Run directories must be on a file
+    system every node shares."""
+    ray = require("ray")
+    from loradyn.experiments.worker import execute
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(log_to_driver=False)
+    try:
+        resources = ray.cluster_resources()
+        if resources.get("GPU", 0) >= 1:
+            options, threads = {"num_gpus": 1}, None
+        else:
+            share = max(1, int(resources.get("CPU", 1)) // jobs) if jobs else 1
+            options, threads = {"num_cpus": share}, share
+        remote = ray.remote(execute).options(**options)
+        waiting, running = list(tasks), {}
+        try:
+            while waiting or running:
+                while waiting and len(running) < (jobs or len(tasks)):
+                    task = waiting.pop(0)
+                    ref = remote.remote(task.config, str(task.run_dir), str(task.error_log), threads=threads)
+                    running[ref] = (task, time.perf_counter())
+                (ref,), _ = ray.wait(list(running), num_returns=1)
+                task, submitted = running.pop(ref)
+                try:
+                    outcome = ray.get(ref)
+                except Exception as err:  # the task's worker died (out of memory, a node lost)
+                    headline = f"the Ray task failed ({type(err).__name__})"
+                    outcome = record_failure(task.error_log, headline, str(err), time.perf_counter() - submitted)
+                on_done(task, outcome)
+        except BaseException:
+            for ref in running:
+                ray.cancel(ref, force=True)
+            raise
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+# ------------------------------------------------------------------------------------------------------- Slurm
+def run_slurm(
+    tasks: list[Task], *, jobs: int | None, on_done: OnDone, folder: Path, parameters: dict[str, Any]
+) -> None:
+    """One Slurm job per run, submitted as one job array through submitit's ``AutoExecutor`` (at most ``jobs``
+    running at once), its files in ``folder``. ``parameters`` are the executor's: ``timeout_min`` (default one
+    day), ``gpus_per_node``, ``cpus_per_task``, ``mem_gb``, ``slurm_partition``, ``slurm_account``, …; ``cluster:
+    local`` runs the jobs as processes on this machine instead (submitit's ``LocalExecutor``). Ctrl-C cancels the
+    jobs not yet finished; if the command is killed outright they go on: let them end (or ``scancel`` them)
+    before continuing the sweep, so that no run is trained by two jobs at once."""
+    submitit = require("slurm")
+    from loradyn.experiments.worker import execute
+
+    parameters = {"timeout_min": DEFAULT_TIMEOUT_MIN, **parameters}
+    executor = submitit.AutoExecutor(folder=folder, cluster=parameters.pop("cluster", None))
+    if jobs:
+        parameters.setdefault("slurm_array_parallelism", jobs)
+    try:
+        executor.update_parameters(**parameters)
+    except (NameError, AssertionError, ValueError) as err:
+        raise DataError(
+            f"submitit rejects the slurm parameters: {err}", field="slurm", fix="see submitit's docs"
+        ) from None
+    threads = parameters.get("cpus_per_task")
+    submitted = time.perf_counter()
+    with executor.batch():
+        submissions = [
+            executor.submit(execute, t.config, str(t.run_dir), str(t.error_log), threads=threads) for t in tasks
+        ]
+    pending = dict(zip(submissions, tasks, strict=True))
+    try:
+        while pending:
+            for job in [job for job in pending if job.done()]:
+                task = pending.pop(job)
+                try:
+                    outcome = job.result()
+                except Exception as err:  # the job itself failed: out of time or memory, cancelled
+                    headline = f"Slurm job {job.job_id} failed ({type(err).__name__})"
+                    details = f"{err}\n\nthe job's output: {job.paths.stdout}, {job.paths.stderr}"
+                    outcome = record_failure(task.error_log, headline, details, time.perf_counter() - submitted)
+                on_done(task, outcome)
+            time.sleep(1 if pending else 0)
+    except BaseException:
+        for job in pending:
+            job.cancel(check=False)
+        raise

@@ -1,0 +1,67 @@
+"""One run of a sweep, in the process that trains it: train (or resume), and on failure write the error log.
+
+Every executor ends here: the local one starts ``python -m loradyn.experiments.worker CONFIG RUN_DIR ERROR_LOG``
+per run; Ray and submitit call `execute` in their own worker processes. An error log starts with one line (the
+exception's type and the first line of its message), then the full traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+
+def execute(config: dict[str, Any], run_dir: str, error_log: str, *, threads: int | None = None) -> dict[str, Any]:
+    """Train ``config`` into ``run_dir`` (resuming an unfinished run); return the outcome: ``status``
+    (``complete`` or ``failed``), ``seconds``, and for a failure ``error`` (one line) and ``error_log``.
+    Any exception of the run is caught and written to ``error_log``, so that one run cannot stop a sweep."""
+    started = time.perf_counter()
+    try:
+        import torch
+
+        from loradyn.train.config import RunConfig
+        from loradyn.train.runner import train
+
+        if threads is not None:
+            torch.set_num_threads(threads)
+        train(RunConfig(**config), run_dir, show_progress=False)
+    except Exception as err:  # reported with its traceback; the sweep goes on
+        headline = f"{type(err).__name__}: {next(iter(str(err).strip().splitlines()), '')}"
+        return record_failure(error_log, headline, traceback.format_exc(), time.perf_counter() - started)
+    return {"status": "complete", "seconds": time.perf_counter() - started, "error": None, "error_log": None}
+
+
+def record_failure(error_log: str | os.PathLike[str], headline: str, details: str, seconds: float) -> dict[str, Any]:
+    """Write ``headline`` and ``details`` to the error log and return the failed outcome."""
+    Path(error_log).parent.mkdir(parents=True, exist_ok=True)
+    Path(error_log).write_text(f"{headline}\n\n{details.rstrip()}\n", encoding="utf-8")
+    return {"status": "failed", "seconds": seconds, "error": headline, "error_log": str(error_log)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train one run of a sweep (started by the local executor).")
+    parser.add_argument("config", help="the run's YAML configuration")
+    parser.add_argument("run_dir")
+    parser.add_argument("error_log")
+    parser.add_argument("--threads", type=int, help="torch threads")
+    parser.add_argument("--cores", help="comma-separated CPU cores to run on")
+    args = parser.parse_args(argv)
+    if args.cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, [int(core) for core in args.cores.split(",")])
+    import yaml
+
+    config = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
+    outcome = execute(config, args.run_dir, args.error_log, threads=args.threads)
+    import torch
+
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "all"
+    print(f"{outcome['status']} in {outcome['seconds']:.1f} s; torch threads {torch.get_num_threads()}, cores {cores}")
+    return 0 if outcome["status"] == "complete" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,282 @@
+"""Sweeps: a spec expanded by hand, its errors, the dry run, and tiny real sweeps on the local executor, Ray and
+submitit's local executor (two runs each, a few seconds of training)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+from test_train import small
+from typer.testing import CliRunner
+
+from loradyn.cli import app
+from loradyn.errors import DataError
+from loradyn.experiments.execution import run_sweep
+from loradyn.experiments.executors import Slot, cpu_cores, local_slots, require
+from loradyn.experiments.sweep import expand, load_sweep
+from loradyn.io import write_json
+from loradyn.store import read_dynamics
+from loradyn.train.config import RunConfig
+
+REPO_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+runner = CliRunner()
+
+HANDMADE = """\
+name: handmade
+base: {epochs: 2, lr: 1e-3}
+seeds: [1, 2]
+grid:
+  - model: [minilm, org/tiny-bert]
+    adapter: [{method: lora, rank: 4}, {method: full}]
+  - model: [minilm]
+    adapter: [{method: ia3}]
+    max_length: 64
+overrides:
+  - when: {method: full}
+    set: {lr: 1e-5}
+  - when: {model: org/tiny-bert, method: full}
+    set: {batch_size: 8}
+"""
+
+# name, condition, seed, model, method, rank, lr, batch_size, max_length, epochs: written out by hand
+HANDMADE_RUNS = [
+    ("minilm__lora-r4__s1", "minilm__lora-r4", 1, "minilm", "lora", 4, 1e-3, 32, 128, 2),
+    ("minilm__lora-r4__s2", "minilm__lora-r4", 2, "minilm", "lora", 4, 1e-3, 32, 128, 2),
+    ("minilm__full__s1", "minilm__full", 1, "minilm", "full", 16, 1e-5, 32, 128, 2),
+    ("minilm__full__s2", "minilm__full", 2, "minilm", "full", 16, 1e-5, 32, 128, 2),
+    ("tiny-bert__lora-r4__s1", "tiny-bert__lora-r4", 1, "org/tiny-bert", "lora", 4, 1e-3, 32, 128, 2),
+    ("tiny-bert__lora-r4__s2", "tiny-bert__lora-r4", 2, "org/tiny-bert", "lora", 4, 1e-3, 32, 128, 2),
+    ("tiny-bert__full__s1", "tiny-bert__full", 1, "org/tiny-bert", "full", 16, 1e-5, 8, 128, 2),
+    ("tiny-bert__full__s2", "tiny-bert__full", 2, "org/tiny-bert", "full", 16, 1e-5, 8, 128, 2),
+    ("minilm__ia3__max_length64__s1", "minilm__ia3__max_length64", 1, "minilm", "ia3", 16, 1e-3, 32, 64, 2),
+    ("minilm__ia3__max_length64__s2", "minilm__ia3__max_length64", 2, "minilm", "ia3", 16, 1e-3, 32, 64, 2),
+]
+
+
+def _write(tmp_path, text, name="sweep.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_handmade_spec_expands_to_the_runs_written_out_by_hand(tmp_path):
+    sweep = load_sweep(_write(tmp_path, HANDMADE))
+    assert sweep.name == "handmade"
+    got = [
+        (r.name, r.condition, r.seed, c.model, c.method, c.rank, c.lr, c.batch_size, c.max_length, c.epochs)
+        for r in sweep.runs
+        for c in [r.config]
+    ]
+    assert got == HANDMADE_RUNS
+    assert all(isinstance(r.config, RunConfig) and r.config.seed == r.seed for r in sweep.runs)
+    assert isinstance(sweep.runs[0].config.lr, float)  # YAML reads 1e-3 as text
+
+
+def test_the_format_in_the_docstring_expands():
+    import loradyn.experiments.sweep as module
+
+    example = textwrap.dedent(module.__doc__.split("::", 1)[1].split("\n\n")[1])
+    sweep = expand(yaml.safe_load(example))
+    assert len(sweep.runs) == (2 * 2 * 3 + 2) * 3
+    qwen = [r for r in sweep.runs if r.config.model == "Qwen/Qwen2.5-3B"]
+    assert [r.name for r in qwen] == [f"Qwen2.5-3B__chaosnli-snli__lora-r4__s{s}" for s in (42, 123, 456)]
+    assert {(r.config.grad_accum, r.config.probe_batch_size) for r in qwen} == {(8, 8)}
+    assert {r.config.grad_accum for r in sweep.runs if r not in qwen} == {1}
+    assert sweep.slurm["timeout_min"] == 720
+
+
+def test_labels_of_numbers_booleans_lists_and_a_sweep_where_only_the_seed_varies():
+    sweep = expand(
+        {
+            "grid": [
+                {
+                    "noise_rate": [0.0, 0.3],
+                    "group_by_length": [True, False],
+                    "targets": [["query", "value"]],
+                    "lr": [2e-5],
+                }
+            ]
+        }
+    )
+    assert [r.name for r in sweep.runs] == [
+        "noise0__group_by_length__s42",
+        "noise0__no-group_by_length__s42",
+        "noise0.3__group_by_length__s42",
+        "noise0.3__no-group_by_length__s42",
+    ]
+    assert sweep.runs[2].config.targets == ["query", "value"] and sweep.runs[2].config.noise_rate == 0.3
+    only_seeds = expand({"base": {"rank": 4}, "seeds": [7, 8]}, name="r4-seeds")
+    assert [(r.name, r.condition) for r in only_seeds.runs] == [("s7", "r4-seeds"), ("s8", "r4-seeds")]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "words"),
+    [
+        ("grid:\n  - model: [minilm]\n    adapter: [{method: lora, rnak: 4}]\n", 3, "rnak", "did you mean 'rank'"),
+        ("grid:\n  - modle: [minilm]\n", 2, "modle", "grid block 1, axis 'modle'"),
+        ("base: {epochs: 1}\ngrid:\n  - rank: [4]\n  - rank: [8, 0]\n", 4, "rank", "rank must be a positive"),
+        ("grid:\n  - rank: [4, four]\n", 2, "rank", "expected int, got 'four'"),
+        ("grid:\n  - dataset: [chaosnli-snil]\n", 2, "dataset", "unknown dataset"),
+        ("grid:\n  - rank: [4]\n  - rank: [4]\n", 3, None, "run s42 appears twice (grid blocks 1 and 2)"),
+        ("grid:\n  - model: [a/bert, b/bert]\n", 2, None, "two different runs are named s42"),
+        ("base: {seed: 1}\n", 1, "seed", "seeds list"),
+        ("grid:\n  - rank: [4]\noverrides:\n  - when: {model: x}\n    set: {rank: 8}\n", 4, None, "matches no run"),
+        ("base:\n  batch_size: 8\noverrides:\n  - when: {}\n    set: {grad_accum: 16}\n", 5, "grad_accum", "exceeds"),
+        ("grid:\n  - rank: [4\n", 3, None, "malformed YAML"),
+        ("grids:\n  - rank: [4]\n", 1, None, "unknown key 'grids'"),
+        ("grid:\n  - rank: [4]\n    rank: [8]\n", 3, "rank", "given twice (lines 2 and 3)"),
+    ],
+)
+def test_spec_errors_name_the_line_the_field_and_the_problem(tmp_path, text, line, field, words):
+    path = _write(tmp_path, text)
+    with pytest.raises(DataError) as caught:
+        load_sweep(path)
+    err = caught.value
+    assert (err.line, err.field) == (line, field)
+    assert words in str(err) and str(path) in str(err) and err.fix
+
+
+def test_local_slots_share_cores_and_gpus():
+    assert local_slots(2, [0, 1], []) == [Slot(1, (0,), None), Slot(1, (1,), None)]
+    assert local_slots(1, [0, 1], []) == [Slot(2, (0, 1), None)]
+    assert local_slots(3, [0, 1, 2, 3, 4, 5, 6], ["0", "1"]) == [
+        Slot(2, (0, 1), "0"),
+        Slot(2, (2, 3), "1"),
+        Slot(2, (4, 5), "0"),
+    ]
+    assert local_slots(3, [4, 5], ["7"]) == [Slot(1, None, "7")] * 3
+
+
+def test_a_missing_extra_names_the_pip_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "submitit", None)
+    with pytest.raises(DataError, match=r"pip install 'loradyn\[slurm\]'"):
+        require("slurm")
+
+
+def test_dry_run_lists_the_example_sweep_as_json():
+    result = runner.invoke(app, ["sweep", str(REPO_CONFIGS / "sweep-example.yaml"), "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["name"] == "sweep-example"
+    assert [(r["name"], r["condition"], r["seed"]) for r in plan["runs"]] == [
+        ("chaosnli-snli__r4__s42", "chaosnli-snli__r4", 42),
+        ("chaosnli-snli__r16__s42", "chaosnli-snli__r16", 42),
+        ("chaosnli-mnli__r4__s42", "chaosnli-mnli__r4", 42),
+        ("chaosnli-mnli__r16__s42", "chaosnli-mnli__r16", 42),
+    ]
+    assert [(r["config"]["dataset"], r["config"]["rank"], r["config"]["n_bulk"]) for r in plan["runs"]] == [
+        ("chaosnli-snli", 4, 128),
+        ("chaosnli-snli", 16, 128),
+        ("chaosnli-mnli", 4, 128),
+        ("chaosnli-mnli", 16, 128),
+    ]
+
+
+def test_cli_checks_its_arguments(tmp_path):
+    result = runner.invoke(app, ["sweep", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "sweep file not found" in result.stderr
+    path = _write(tmp_path, "grid:\n  - rank: [4, 8]\n")
+    result = runner.invoke(app, ["sweep", str(path)])
+    assert result.exit_code == 2 and "--out is required" in result.stderr
+    result = runner.invoke(app, ["sweep", str(path), "--out", str(tmp_path / "o"), "--executor", "dask"])
+    assert result.exit_code == 2 and "--executor must be one of local, ray, slurm" in result.stderr
+
+
+def test_complete_runs_are_skipped_and_another_plan_is_refused(tmp_path):
+    sweep = expand({"grid": [{"rank": [4, 8]}]})
+    out = tmp_path / "sweep"
+    for run in sweep.runs:  # as if trained before: nothing is left to do, so nothing trains
+        write_json(out / run.name / "run.json", {"status": "complete"})
+    with pytest.raises(DataError, match="not a sweep directory"):
+        run_sweep(sweep, out, progress=False)
+    write_json(out / "sweep.json", sweep.plan())
+    summary = run_sweep(sweep, out, progress=False)
+    assert [(r["name"], r["status"]) for r in summary["runs"]] == [("r4__s42", "skipped"), ("r8__s42", "skipped")]
+    assert (summary["complete"], summary["failed"], summary["skipped"]) == (0, 0, 2)
+
+    more = expand({"grid": [{"rank": [4, 8, 16]}]})
+    with pytest.raises(DataError, match=r"another plan: 1 run\(s\) it lacks \(r16__s42\)"):
+        run_sweep(more, out, progress=False)
+    changed = expand({"base": {"epochs": 2}, "grid": [{"rank": [4, 8]}]})
+    with pytest.raises(DataError, match=r"configured differently \(r4__s42: epochs, r8__s42: epochs\)"):
+        run_sweep(changed, out, progress=False)
+    assert json.loads((out / "sweep.json").read_text()) == json.loads(json.dumps(sweep.plan()))
+
+
+# --------------------------------------------------------------------------------------------- real sweeps
+def _tiny_base(data_dir) -> dict:
+    config = small(data_dir, epochs=1, n_bulk=16, n_tracked=8, n_validation=8, batch_size=8).to_dict()
+    defaults = RunConfig().to_dict()
+    return {k: v for k, v in config.items() if v != defaults[k] and k != "seed"}
+
+
+def _probes_per_run(out, name) -> int:
+    return read_dynamics(out / name, mode="probe").groupby("checkpoint")["example_id"].nunique().min()
+
+
+def test_local_sweep_reports_a_failure_and_continues(tmp_path, data_dir):
+    spec = {
+        "name": "tiny",
+        "base": _tiny_base(data_dir),
+        "grid": [{"rank": [4, 8]}, {"rank": [4], "n_validation": [100_000]}],  # the last cannot build its data
+    }
+    path = _write(tmp_path, json.dumps(spec), "tiny.yaml")  # JSON is YAML
+    out = tmp_path / "sweep"
+    result = runner.invoke(app, ["sweep", str(path), "--out", str(out), "--jobs", "2", "--json"])
+    assert result.exit_code == 1, result.output
+    summary = json.loads(result.stdout)
+    status = {r["name"]: (r["status"], r["error"]) for r in summary["runs"]}
+    bad = "r4__n_validation100000__s42"
+    assert status["r4__s42"] == status["r8__s42"] == ("complete", None)
+    assert status[bad][0] == "failed"
+    assert status[bad][1].startswith("ValueError: n_validation=100000 but only 303 are available")
+    assert "Traceback" in (out / f"{bad}.error.log").read_text()
+    for name in ("r4__s42", "r8__s42"):
+        assert json.loads((out / name / "run.json").read_text())["status"] == "complete"
+        assert _probes_per_run(out, name) == 8
+        threads = max(1, len(cpu_cores()) // 2)
+        assert f"torch threads {threads}" in (out / ".logs" / f"{name}.log").read_text()
+    assert [r["name"] for r in json.loads((out / "sweep.json").read_text())["runs"]] == list(status)
+
+    # Interrupt one run (as a kill leaves it: run.json says running) and continue the sweep.
+    finished = (out / "r4__s42" / "run.json").stat().st_mtime_ns
+    run_json = json.loads((out / "r8__s42" / "run.json").read_text())
+    write_json(out / "r8__s42" / "run.json", {**run_json, "status": "running"})
+    summary = run_sweep(load_sweep(path), out, jobs=2, progress=False)
+    again = {r["name"]: (r["status"], r["resumed"]) for r in summary["runs"]}
+    assert again == {"r4__s42": ("skipped", False), "r8__s42": ("complete", True), bad: ("failed", False)}
+    assert (out / "r4__s42" / "run.json").stat().st_mtime_ns == finished
+    assert json.loads((out / "r8__s42" / "run.json").read_text())["status"] == "complete"
+    assert _probes_per_run(out, "r8__s42") == 8
+
+
+def _two_runs(data_dir):
+    return expand({"name": "pair", "base": _tiny_base(data_dir), "grid": [{"rank": [4, 8]}]})
+
+
+def test_ray_sweep(tmp_path, data_dir):
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, log_to_driver=False, include_dashboard=False)
+    try:
+        summary = run_sweep(_two_runs(data_dir), tmp_path / "ray", executor="ray", jobs=2, progress=False)
+    finally:
+        ray.shutdown()
+    assert [(r["name"], r["status"]) for r in summary["runs"]] == [("r4__s42", "complete"), ("r8__s42", "complete")]
+    for name in ("r4__s42", "r8__s42"):
+        assert json.loads((tmp_path / "ray" / name / "run.json").read_text())["config"]["rank"] == int(name[1])
+        assert _probes_per_run(tmp_path / "ray", name) == 8
+
+
+def test_submitit_local_executor_sweep(tmp_path, data_dir):
+    pytest.importorskip("submitit")
+    out = tmp_path / "slurm"
+    summary = run_sweep(
+        _two_runs(data_dir), out, executor="slurm", slurm={"cluster": "local", "cpus_per_task": 1}, progress=False
+    )
+    assert [(r["name"], r["status"]) for r in summary["runs"]] == [("r4__s42", "complete"), ("r8__s42", "complete")]
+    assert len(list((out / ".submitit").glob("*_result.pkl"))) == 2  # one submitit job per run
+    assert all(json.loads((out / n / "run.json").read_text())["status"] == "complete" for n in ("r4__s42", "r8__s42"))
