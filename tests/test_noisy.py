@@ -29,10 +29,20 @@ from loradyn.noisy.evaluation import (
     detection_metrics,
     evaluate,
     evaluate_by_category,
+    evaluation_tables,
 )
-from loradyn.noisy.folds import kfold_splits
 from loradyn.noisy.ract import rank_discrepancy
-from loradyn.noisy.runs import detect, load_run, pair_runs, write_detections
+from loradyn.noisy.runs import (
+    EVALUATION,
+    detect,
+    load_run,
+    pair_runs,
+    read_trusted,
+    records,
+    trusted_sample,
+    write_detections,
+    write_results,
+)
 from loradyn.noisy.thresholds import flag_gmm, flag_top_rate, flag_trusted, trusted_threshold
 
 K = 3
@@ -352,26 +362,6 @@ def test_confident_learning_equals_cleanlab():
         confident_learning(probs, noisy[:-1])
 
 
-def test_kfold_splits_plan_stratified_folds():
-    ids = np.array([f"x{i}" for i in range(30)])
-    labels = np.repeat([0, 1, 2], 10)
-    folds = kfold_splits(ids, labels, k=5, seed=1)
-    assert len(folds) == 5
-    held = np.concatenate([h for _, h in folds])
-    assert sorted(held) == sorted(ids)  # each id held out exactly once
-    for train, heldout in folds:
-        assert set(train).isdisjoint(heldout) and len(train) + len(heldout) == 30
-        assert np.bincount(labels[np.isin(ids, heldout)]).tolist() == [2, 2, 2]
-    again = kfold_splits(ids, labels, k=5, seed=1)
-    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, again, strict=True))
-    with pytest.raises(DataError, match="3 items are fewer than the 5 folds"):
-        kfold_splits(ids[:3], labels[:3], k=5)
-    with pytest.raises(DataError, match=r"class 2 has 1 item.*fewer than the 3 folds"):
-        kfold_splits(ids[:21], labels[:21], k=3)
-    with pytest.raises(ValueError, match="k must be an integer of at least 2"):
-        kfold_splits(ids, labels, k=1)
-
-
 # ---------------------------------------------------------------------------------------------- thresholds
 def test_flag_top_rate():
     scores = np.array([0.1, 0.9, 0.5, 0.7, 0.3])
@@ -640,3 +630,70 @@ def test_load_run_checks_its_files(tmp_path):
         load_run(run)
     with pytest.raises(DataError, match=r"trusted id.*not among the scored examples"):
         detect([_write_run(tmp_path / "other", rank=4)], trusted=pd.Series([True, False], index=["x", "item-0001"]))
+
+
+def test_a_run_without_noise_has_nothing_to_find(tmp_path):
+    """A noise-free run records only the original labels, which are the ones it trained on: every detector
+    reads them, and its flags are all false alarms."""
+    run = _write_run(tmp_path / "clean", rank=16, noise_rate=0.0)
+    dynamics = pd.read_parquet(run / "dynamics.parquet")
+    dynamics[dynamics["target"] == "original"].to_parquet(run / "dynamics.parquet", index=False)
+    table = detect([run], detectors=["small_loss", "disagreement"])
+    assert not table["is_noisy"].any() and table["flag_known_rate"].sum() == 0
+    evaluation = evaluate(table).set_index(["detector", "threshold"])
+    assert evaluation[["recall", "auroc", "average_precision"]].isna().all().all()
+    nothing = evaluation.loc[("small_loss", "known_rate")]
+    assert nothing["n_flagged"] == 0 and np.isnan(nothing["precision"]) and np.isnan(nothing["f1"])
+    gmm = evaluation.loc[("small_loss", "gmm")]
+    assert gmm["n_flagged"] > 0 and gmm["precision"] == 0 and gmm["f1"] == 0  # every flag a false alarm
+
+
+def test_trusted_subsets_from_a_file_or_a_sample(tmp_path, run_dirs):
+    path = tmp_path / "trusted.csv"
+    path.write_text("example_id,is_noisy\nitem-0001,true\nitem-0002,0\nitem-0003,FALSE\n")
+    assert read_trusted(path).to_dict() == {"item-0001": True, "item-0002": False, "item-0003": False}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("example_id,is_noisy\nitem-0001,true\nitem-0002,maybe\n")
+    with pytest.raises(DataError, match=r"bad.csv:3: field 'is_noisy': is_noisy must be true or false, got 'maybe'"):
+        read_trusted(bad)
+    bad.write_text("example_id,noisy\nitem-0001,true\n")
+    with pytest.raises(DataError, match="missing column 'is_noisy'"):
+        read_trusted(bad)
+    bad.write_text("example_id,is_noisy\nitem-0001,true\nitem-0001,false\n")
+    with pytest.raises(DataError, match="'item-0001' repeats"):
+        read_trusted(bad)
+    with pytest.raises(DataError, match=r"unknown file type '\.txt'"):
+        read_trusted(tmp_path / "trusted.txt")
+
+    low, high = load_run(run_dirs[0]), load_run(run_dirs[1])
+    sample = trusted_sample(low, 20, seed=3)
+    assert len(sample) == 20 and sample.index.isin(low.ids).all()
+    np.testing.assert_array_equal(sample.to_numpy(), low.examples.loc[sample.index, "is_noisy"].to_numpy())
+    assert trusted_sample(high, 20, seed=3).index.tolist() == sample.index.tolist()  # the same items in every run
+    assert trusted_sample(low, 20, seed=4).index.tolist() != sample.index.tolist()
+    with pytest.raises(DataError, match=r"a trusted sample of 91 from 90 scored examples.*between 1 and 90"):
+        trusted_sample(low, 91)
+    table = detect(run_dirs[:2], detectors=["rank_discrepancy"], trusted=20, seed=3)
+    calibrated = trusted_threshold(table["score"].to_numpy()[np.isin(low.ids, sample.index)], sample.to_numpy())
+    np.testing.assert_array_equal(table["flag_trusted"], table["score"] >= calibrated)
+
+
+def test_write_results_writes_every_table_as_strict_json(run_dirs, tmp_path):
+    table = detect(run_dirs)
+    payload = write_results(table, tmp_path / "out")
+    tables = evaluation_tables(table)
+    assert set(tables) == {"runs", "conditions", "categories"}
+    for name, frame in tables.items():
+        assert records(pd.read_parquet(tmp_path / "out" / EVALUATION[name])) == records(frame)
+        assert len(payload[name]) == len(frame)
+
+    def no_nan(text):
+        raise AssertionError(f"non-strict JSON constant {text}")
+
+    written = json.loads((tmp_path / "out" / "evaluation.json").read_text(), parse_constant=no_nan)
+    assert written["conditions"] == payload["conditions"]
+    single = [r for r in written["conditions"] if r["n_seeds"] == 2 and r["detector"] == "rank_discrepancy"]
+    assert single and all(r["f1_sd"] is not None for r in single)
+    assert sorted(Path(p).name for p in payload["written"]) == sorted(
+        ["detections.parquet", "evaluation.json", *EVALUATION.values()]
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from loradyn.cli import analyze, data, theory, train
+from loradyn.cli import analyze, data, detect, ract, report, sweep, theory, train
 
 app = typer.Typer(help="Per-example training dynamics in fine-tuning.", no_args_is_help=True)
 app.add_typer(data.data_app, name="data")
@@ -13,6 +13,47 @@ app.add_typer(data.noise_app, name="noise")
 app.command("train")(train.train_command)
 app.command("demo")(train.demo)
 app.command("analyze")(analyze.analyze_command)
+app.command("sweep")(sweep.sweep_command)
+app.command("report")(report.report_command)
 app.add_typer(theory.theory_app, name="theory")
+app.command("detect")(detect.detect_command)
+app.command("ract")(ract.ract_command)
 
-__all__ = ["app"]
+
+def _print_version(value: bool) -> None:
+    if value:
+        import loradyn
+
+        typer.echo(f"loradyn {loradyn.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Print loradyn's version and exit.", is_eager=True, callback=_print_version
+    ),
+) -> None:
+    """Per-example training dynamics in fine-tuning."""
+
+
+def main() -> None:
+    """The ``loradyn`` executable: the app, with help that shows flags bare and arguments by name."""
+    from typer.core import TyperArgument, TyperOption
+
+    command = typer.main.get_command(app)
+
+    def plain(cmd) -> None:
+        for param in cmd.params:
+            if isinstance(param, TyperOption) and param.is_flag:
+                param.metavar = ""
+            elif isinstance(param, TyperArgument):
+                param.metavar = param.name.upper()
+        for sub in getattr(cmd, "commands", {}).values():
+            plain(sub)
+
+    plain(command)
+    command(prog_name="loradyn")
+
+
+__all__ = ["app", "main"]

@@ -79,7 +79,9 @@ def evaluate(detections: pd.DataFrame, *, keys: Sequence[str] | None = None) -> 
     DataFrame
         One row per condition x threshold: the keys, ``threshold``, ``n``, ``n_noisy``, ``n_flagged``,
         ``precision``, ``recall``, ``f1`` (of the flags), ``auroc`` and ``average_precision`` (of the scores, so
-        the same for every threshold of a condition).
+        the same for every threshold of a condition). A condition without noisy items (a run trained without
+        noise) has nothing to find: recall, AUROC and AP are NaN, and precision and F1 are 0 where anything was
+        flagged (every flag a false alarm), NaN where nothing was.
     """
     keys = list(keys or condition_columns(detections))
     flag_columns = [c for c in detections.columns if c.startswith(FLAG_PREFIX)]
@@ -87,7 +89,11 @@ def evaluate(detections: pd.DataFrame, *, keys: Sequence[str] | None = None) -> 
     for values, group in detections.groupby(keys, dropna=False, sort=True):
         is_noisy = group["is_noisy"].to_numpy(dtype=bool)
         scores = group["score"].to_numpy(dtype=float)
-        ranking = {"auroc": auroc(scores, is_noisy), "average_precision": average_precision(scores, is_noisy)}
+        both = is_noisy.any() and not is_noisy.all()
+        ranking = {
+            "auroc": auroc(scores, is_noisy) if both else np.nan,
+            "average_precision": average_precision(scores, is_noisy) if both else np.nan,
+        }
         for column in flag_columns:
             flags = group[column]
             if flags.isna().all():
@@ -102,7 +108,7 @@ def evaluate(detections: pd.DataFrame, *, keys: Sequence[str] | None = None) -> 
                     "n": len(group),
                     "n_noisy": int(is_noisy.sum()),
                     "n_flagged": int(flags.sum()),
-                    **detection_metrics(flags, is_noisy),
+                    **detection_metrics(flags, is_noisy, zero_division=0.0 if is_noisy.any() else np.nan),
                     **ranking,
                 }
             )
@@ -194,3 +200,14 @@ def evaluate_by_category(
     order = {name: i for i, name in enumerate(CATEGORIES)}
     table = table.sort_values([*keys, "category"], key=lambda s: s.map(order) if s.name == "category" else s)
     return table.reset_index(drop=True)
+
+
+def evaluation_tables(detections: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """A detections table's whole evaluation: ``runs`` (`evaluate`: per detector x run x threshold),
+    ``conditions`` (`aggregate_over_seeds`: mean and SD over seeds) and, where any example has an annotation-entropy
+    category, ``categories`` (`evaluate_by_category` at the known noise rate)."""
+    per_run = evaluate(detections)
+    tables = {"runs": per_run, "conditions": aggregate_over_seeds(per_run)}
+    if "category" in detections and detections["category"].notna().any():
+        tables["categories"] = evaluate_by_category(detections)
+    return tables

@@ -1,11 +1,12 @@
-"""``loradyn detect``'s core: every applicable detector over run directories, into one per-example table.
+"""``loradyn detect``'s core: every applicable detector over run directories, into one per-example table, and
+its evaluation written beside it.
 
 A run directory gives its dynamics (``dynamics.parquet``; rows against the noisy labels), its examples
 (``examples.parquet``: ``label`` trained on, ``original_label``, the truth ``is_noisy``, ``split``, ``tracked`` and,
 where annotations exist, ``entropy`` and ``category``) and its configuration (``run.json``). Confident learning
 applies where the directory also holds ``oof_probs.parquet`` (``example_id`` and ``probs``, the out-of-sample class
-probabilities from held-out folds, see `loradyn.noisy.folds.kfold_splits`). RACT pairs runs whose configurations
-differ only in their rank.
+probabilities of held-out folds, written by `loradyn.noisy.kfold.kfold_probs`). RACT pairs runs whose
+configurations differ only in their rank.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from loradyn.errors import DataError
-from loradyn.io import write_atomic
+from loradyn.io import dumps, write_atomic, write_json
 from loradyn.noisy.confident import confident_learning
 from loradyn.noisy.detectors import (
     aum_score,
@@ -31,14 +32,23 @@ from loradyn.noisy.detectors import (
     prediction_disagreement,
     small_loss,
 )
+from loradyn.noisy.evaluation import evaluation_tables
+from loradyn.noisy.kfold import OOF_PROBS, check_kfold, kfold_probs
 from loradyn.noisy.ract import DEFAULT_WINDOW, check_window, rank_discrepancy
 from loradyn.noisy.rows import check_source, covers, some, trained_rows
+from loradyn.noisy.steps import RUN_JSON, read_run
 from loradyn.noisy.thresholds import flag_gmm, flag_top_rate, flag_trusted
 from loradyn.store import DYNAMICS, read_dynamics
 
-RUN_JSON = "run.json"
 EXAMPLES = "examples.parquet"
-OOF_PROBS = "oof_probs.parquet"
+DETECTIONS = "detections.parquet"
+#: The evaluation files `write_results` writes: per run (or RACT pair), per condition over seeds, per category.
+EVALUATION = {
+    "runs": "evaluation.parquet",
+    "conditions": "evaluation_conditions.parquet",
+    "categories": "evaluation_categories.parquet",
+}
+EVALUATION_JSON = "evaluation.json"
 EXAMPLE_COLUMNS = ("example_id", "label", "original_label", "is_noisy", "split", "tracked")
 ANNOTATIONS = ("entropy", "category")
 SCOPES = ("tracked", "train")
@@ -101,7 +111,12 @@ def load_run(run_dir: str | os.PathLike[str], *, scope: str = "tracked") -> Nois
     run_dir = Path(run_dir)
     config = _read_config(run_dir)
     try:
-        dynamics = trained_rows(read_dynamics(run_dir))
+        dynamics = read_dynamics(run_dir)
+        if not config.get("noise_rate") and "target" in dynamics:
+            # Without noise the original labels are the labels trained on (a run records nothing else): detectors
+            # read them as such, and every flag is a false alarm.
+            dynamics = dynamics[dynamics["target"] == "original"].assign(target="noisy")
+        dynamics = trained_rows(dynamics)
     except DataError as err:
         raise DataError(err.message, path=err.path or run_dir / DYNAMICS, field=err.field, fix=err.fix) from None
     path = run_dir / EXAMPLES
@@ -129,15 +144,15 @@ def load_run(run_dir: str | os.PathLike[str], *, scope: str = "tracked") -> Nois
 
 
 def _read_config(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / RUN_JSON
-    if not path.is_file():
-        raise DataError("no run.json in the run directory", path=path, fix="point at a loradyn run directory")
-    try:
-        run = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise DataError(f"malformed JSON ({err.msg})", path=path, line=err.lineno, fix="re-record the run") from None
+    run = read_run(run_dir)
+    if run is None:
+        raise DataError(
+            "no run.json in the run directory", path=run_dir / RUN_JSON, fix="point at a loradyn run directory"
+        )
     if not isinstance(run.get("config"), dict):
-        raise DataError("no configuration", path=path, field="config", fix="re-record the run with loradyn train")
+        raise DataError(
+            "no configuration", path=run_dir / RUN_JSON, field="config", fix="re-record the run with loradyn train"
+        )
     return run["config"]
 
 
@@ -218,7 +233,7 @@ def detect(
     source: str = "auto",
     window: tuple[float, float] = DEFAULT_WINDOW,
     ranks: tuple[int, int] | None = None,
-    trusted: pd.Series | None = None,
+    trusted: pd.Series | int | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Per-example scores and flags of every applicable detector, over run directories.
@@ -240,11 +255,13 @@ def detect(
     window
         Rank discrepancy's window (`loradyn.noisy.ract.DEFAULT_WINDOW`).
     ranks
-        RACT's ``(low, high)`` ranks, for a rank sweep (see `pair_runs`).
+        RACT's ``(low, high)`` ranks, for a rank sweep (see `pair_runs`); given, no such pair is an error.
     trusted
-        ``is_noisy`` of a trusted subset, indexed by example id: adds ``flag_trusted``.
+        A trusted subset, which adds ``flag_trusted``: ``is_noisy`` indexed by example id (e.g. items checked by
+        hand, `read_trusted`), or a number ``n``: each run's own truth of ``n`` scored examples drawn with ``seed``
+        (`trusted_sample`), a simulated hand check for runs with injected noise.
     seed
-        Seeds the Gaussian mixture.
+        Seeds the Gaussian mixture and the draw of a trusted sample.
 
     Returns
     -------
@@ -268,7 +285,7 @@ def detect(
     wanted = list(detectors or DETECTORS)
     runs = [load_run(d, scope=scope) for d in run_dirs]
     pairs = pair_runs(runs, ranks=ranks) if "rank_discrepancy" in wanted else []
-    if "rank_discrepancy" in wanted and not pairs and detectors is not None:
+    if "rank_discrepancy" in wanted and not pairs and (detectors is not None or ranks is not None):
         raise DataError(
             "no two runs differ only in rank",
             path=runs[0].run_dir,
@@ -315,7 +332,7 @@ def _oof_probs(run: NoisyRun, *, required: bool) -> np.ndarray | None:
             raise DataError(
                 "confident learning needs out-of-sample probabilities",
                 path=path,
-                fix="train held-out folds (kfold_splits) and write their probabilities there",
+                fix="train held-out folds first: loradyn detect --kfold K (loradyn.noisy.kfold.kfold_probs)",
             )
         return None
     table = pd.read_parquet(path)
@@ -340,7 +357,7 @@ def _block(
     score: np.ndarray,
     *,
     own: np.ndarray | None,
-    trusted: pd.Series | None,
+    trusted: pd.Series | int | None,
     seed: int,
 ) -> pd.DataFrame:
     """One detector's rows over one run (or RACT pair): condition, score, flags and truth."""
@@ -360,8 +377,9 @@ def _block(
         }
     )
     if trusted is not None:
+        subset = trusted_sample(run, trusted, seed=seed) if isinstance(trusted, int) else trusted
         try:
-            frame["flag_trusted"] = flag_trusted(score, run.ids, trusted)
+            frame["flag_trusted"] = flag_trusted(score, run.ids, subset)
         except DataError as err:
             raise DataError(err.message, path=run.run_dir, field=err.field, fix=err.fix) from None
     frame["flag_own"] = pd.array([None] * n if own is None else own, dtype="boolean")
@@ -369,6 +387,116 @@ def _block(
     return frame.join(run.examples[truth], on="example_id")
 
 
+def trusted_sample(run: NoisyRun, n: int, *, seed: int = 0) -> pd.Series:
+    """The truth (``is_noisy``, indexed by example id) of ``n`` of ``run``'s scored examples drawn at random with
+    ``seed``: what a hand check of ``n`` items would find. The same ids and seed draw the same items in every
+    run."""
+    if isinstance(n, bool) or n < 1 or n > len(run.ids):
+        raise DataError(
+            f"a trusted sample of {n} from {len(run.ids)} scored examples",
+            path=run.run_dir,
+            field="trusted",
+            fix=f"draw between 1 and {len(run.ids)} items",
+        )
+    chosen = np.sort(np.random.default_rng(seed).choice(len(run.ids), size=n, replace=False))
+    return run.examples["is_noisy"].iloc[chosen].astype(bool)
+
+
+def read_trusted(path: str | os.PathLike[str]) -> pd.Series:
+    """A trusted subset from a file of ``example_id`` and ``is_noisy`` (true/false, 1/0): ``.csv``, ``.tsv``,
+    ``.jsonl`` or ``.parquet``. Returns ``is_noisy`` (bool) indexed by example id."""
+    path = Path(path)
+    readers = {
+        ".csv": pd.read_csv,
+        ".tsv": lambda p: pd.read_csv(p, sep="\t"),
+        ".jsonl": lambda p: pd.read_json(p, lines=True),
+        ".parquet": pd.read_parquet,
+    }
+    if path.suffix not in readers:
+        raise DataError(f"unknown file type {path.suffix!r}", path=path, fix=f"use one of {', '.join(readers)}")
+    if not path.is_file():
+        raise DataError("file not found", path=path, fix="check the path")
+    try:
+        table = readers[path.suffix](path)
+    except ValueError as err:
+        raise DataError(f"unreadable ({err})", path=path, fix="write one row per item: example_id, is_noisy") from None
+    for column in ("example_id", "is_noisy"):
+        if column not in table:
+            raise DataError(f"missing column {column!r}", path=path, field=column, fix="write example_id, is_noisy")
+    truth = table["is_noisy"].map(_truth_value)
+    if truth.isna().any():
+        line = int(truth.isna().to_numpy().argmax()) + (2 if path.suffix in (".csv", ".tsv") else 1)
+        raise DataError(
+            f"is_noisy must be true or false, got {table['is_noisy'][truth.isna()].iloc[0]!r}",
+            path=path,
+            line=line if path.suffix != ".parquet" else None,
+            field="is_noisy",
+            fix="write true/false (or 1/0)",
+        )
+    ids = table["example_id"].astype(str)
+    if ids.duplicated().any():
+        raise DataError(
+            f"example id {ids[ids.duplicated()].iloc[0]!r} repeats", path=path, field="example_id", fix="list each once"
+        )
+    return pd.Series(truth.astype(bool).to_numpy(), index=ids.to_numpy(), name="is_noisy")
+
+
+def _truth_value(value: Any) -> bool | None:
+    text = str(value).strip().lower()
+    return {"true": True, "1": True, "false": False, "0": False}.get(text)
+
+
 def write_detections(detections: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write a detections table (see `detect`) to Parquet, atomically; return the path."""
     return write_atomic(path, lambda tmp: detections.to_parquet(tmp, index=False))
+
+
+def detect_runs(
+    run_dirs: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    kfold: int | None = None,
+    show_progress: bool = False,
+    **options: Any,
+) -> dict[str, Any]:
+    """`detect` over ``run_dirs`` and `write_results` into ``out``: ``loradyn detect``.
+
+    Every input is checked before anything is written: the runs and the options of `detect` (by running every
+    detector that needs no training), and with ``kfold`` the fold plan of each run (`check_kfold`). Then, with
+    ``kfold``, each run's K held-out-fold runs are trained (`kfold_probs`, into ``<run_dir>/kfold-<K>/``, with
+    ``oof_probs.parquet`` in the run directory) so that confident learning applies; then the detections and their
+    evaluation are written. ``options`` are `detect`'s.
+    """
+    if kfold is not None:
+        for run_dir in run_dirs:
+            check_kfold(run_dir, kfold)
+        named = options.get("detectors")
+        others = None if named is None else [d for d in named if d != "confident_learning"]
+        if others is None or others:
+            detect(run_dirs, **{**options, "detectors": others})
+        for run_dir in run_dirs:
+            kfold_probs(run_dir, kfold, show_progress=show_progress)
+    return write_results(detect(run_dirs, **options), out)
+
+
+def write_results(detections: pd.DataFrame, out: str | os.PathLike[str]) -> dict[str, Any]:
+    """Write a detections table and its evaluation (`loradyn.noisy.evaluation.evaluation_tables`) into ``out``,
+    each file atomically: ``detections.parquet``, the `EVALUATION` Parquet files, and ``evaluation.json`` (the same
+    tables as lists of records). Returns the JSON's contents, with ``written`` (the paths)."""
+    out = Path(out)
+    tables = evaluation_tables(detections)
+    written = [write_detections(detections, out / DETECTIONS)]
+    for name, table in tables.items():
+        written.append(write_atomic(out / EVALUATION[name], lambda tmp, t=table: t.to_parquet(tmp, index=False)))
+    for name in EVALUATION.keys() - tables.keys():  # e.g. no categories now: an earlier file would mislead
+        (out / EVALUATION[name]).unlink(missing_ok=True)
+    payload: dict[str, Any] = {name: records(table) for name, table in tables.items()}
+    written.append(out / EVALUATION_JSON)
+    payload["written"] = [str(p) for p in written]
+    write_json(out / EVALUATION_JSON, payload)
+    return payload
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table as JSON-ready records: missing values (NaN, NA, None) as None."""
+    return json.loads(dumps(frame.astype(object).where(frame.notna(), None).to_dict("records")))
