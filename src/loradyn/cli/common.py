@@ -122,3 +122,15 @@ def at_least(minimum: int, **values: int) -> None:
 def progress_line(text: str) -> None:
     """A line of progress on stderr, so long computations are not silent and --json output stays clean."""
     errors.print(text, highlight=False)
+
+
+def counted(total: int, describe: Callable[[dict], str]) -> Callable[[dict], None]:
+    """A callback for each finished piece of a long grid: prints ``i/total: <describe(row)>`` on stderr."""
+    done = 0
+
+    def report(row: dict) -> None:
+        nonlocal done
+        done += 1
+        progress_line(f"{done}/{total}: {describe(row)}")
+
+    return report

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from loradyn.cli.common import AsJson, at_least, emit, numbers, progress_line, reports_errors, split_list
+from loradyn.cli.common import AsJson, at_least, counted, emit, numbers, progress_line, reports_errors, split_list
 
 theory_app = typer.Typer(help="The second study's theory as measurable tools.", no_args_is_help=True)
 
@@ -68,19 +68,15 @@ def theory_memorisation(
     as_json: AsJson = False,
 ) -> None:
     """Fit random labels with a rank-r adapter on a frozen random linear base, for n around r(d+k-r)."""
-    from loradyn.theory.memorisation import memorisation_curve, plot_curve, transition_ratio
+    from loradyn.theory.memorisation import RATIOS, memorisation_curve, plot_curve, transition_ratio
     from loradyn.theory.report import save_experiment
 
     rank_list = numbers(ranks, "--ranks")
     at_least(1, d=d, steps=steps)
     at_least(2, k=k)
-    total = len(rank_list) * 7
-
-    def report(row: dict) -> None:
-        report.done += 1
-        progress_line(f"{report.done}/{total}: rank {row['rank']}, n {row['n']:,}: fitted {row['fitted']:.2f}")
-
-    report.done = 0
+    report = counted(
+        len(rank_list) * len(RATIOS), lambda r: f"rank {r['rank']}, n {r['n']:,}: fitted {r['fitted']:.2f}"
+    )
     curve = memorisation_curve(ranks=rank_list, d=d, k=k, steps=steps, seed=seed, on_fit=report)
     transition = transition_ratio(curve)
     command = f"loradyn theory memorisation --out {out} --ranks {ranks} --d {d} --k {k} --steps {steps} --seed {seed}"
@@ -121,13 +117,9 @@ def theory_optimal_rank(
 
     rank_list, rates = numbers(ranks, "--ranks"), numbers(noise_rates, "--noise-rates", float, minimum=0)
     at_least(1, n=n, true_rank=true_rank, steps=steps)
-    total = len(rank_list) * len(rates)
-
-    def report(row: dict) -> None:
-        report.done += 1
-        progress_line(f"{report.done}/{total}: rank {row['rank']}, noise {row['noise_rate']:g}: {row['accuracy']:.3f}")
-
-    report.done = 0
+    report = counted(
+        len(rank_list) * len(rates), lambda r: f"rank {r['rank']}, noise {r['noise_rate']:g}: {r['accuracy']:.3f}"
+    )
     grid = optimal_rank_grid(
         ranks=rank_list, noise_rates=rates, n=n, true_rank=true_rank, steps=steps, seed=seed, on_fit=report
     )

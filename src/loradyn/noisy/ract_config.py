@@ -22,7 +22,7 @@ from loradyn.errors import DataError
 from loradyn.noisy.ract import DEFAULT_WINDOW, check_window
 from loradyn.noisy.rows import SOURCES
 from loradyn.noisy.runs import SCOPES
-from loradyn.train.config import RunConfig, coerce, read_yaml
+from loradyn.train.config import RunConfig, coerce, read_mapping
 
 THRESHOLDS = ("known_rate", "gmm", "trusted")
 ACTIONS = ("remove", "downweight", "both")
@@ -190,11 +190,7 @@ def load_ract_config(path: str | os.PathLike[str], overrides: list[str] | tuple[
     Every error names the file, the line of the field where it has one, the field and the fix.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError("configuration file not found", path=path, fix="check the path")
-    values = read_yaml(path) or {}
-    if not isinstance(values, dict):
-        raise DataError("expected a mapping of field: value", path=path, fix="write one field per line")
+    values = read_mapping(path)
     text = path.read_text(encoding="utf-8")
     for item in overrides:
         key, sep, value = item.partition("=")

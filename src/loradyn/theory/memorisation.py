@@ -40,10 +40,14 @@ def fitted_fraction(
         return float(((x @ (base + b @ a).T).argmax(1) == y).float().mean())
 
 
+#: Sample sizes tried, as multiples of the bound r(d + k - r).
+RATIOS = (0.125, 0.25, 0.5, 1, 2, 4, 8)
+
+
 def memorisation_curve(
     *,
     ranks: Sequence[int] = (1, 2, 4, 8),
-    ratios: Sequence[float] = (0.125, 0.25, 0.5, 1, 2, 4, 8),
+    ratios: Sequence[float] = RATIOS,
     d: int = 64,
     k: int = 10,
     steps: int = 1500,

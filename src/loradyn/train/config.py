@@ -339,16 +339,22 @@ def read_yaml(path: Path) -> Any:
         loader.dispose()
 
 
+def read_mapping(path: Path) -> dict[str, Any]:
+    """A configuration file: YAML holding one mapping of field: value (empty for an empty file)."""
+    if not path.is_file():
+        raise DataError("configuration file not found", path=path, fix="check the path")
+    values = read_yaml(path) or {}
+    if not isinstance(values, dict):
+        raise DataError("expected a mapping of field: value", path=path, fix="write one field per line")
+    return values
+
+
 def load_config(path: str | os.PathLike[str] | None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
     """Read a YAML run configuration and apply ``key=value`` overrides (values parsed as YAML)."""
     values: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise DataError("configuration file not found", path=path, fix="check the path")
-        values = read_yaml(path) or {}
-        if not isinstance(values, dict):
-            raise DataError("expected a mapping of field: value", path=path, fix="write one field per line")
+        values = read_mapping(path)
     set_keys = set()
     for item in overrides:
         key, sep, text = item.partition("=")
