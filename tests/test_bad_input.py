@@ -1,13 +1,12 @@
-"""Every bad input stops with one error naming the file, line and field, and writes nothing."""
+"""The readers' located errors, called as a library: every bad record names the file, line and field. The same
+files through the command line (one line, exit 2, nothing written) are in tests/faults/cases_data.py."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from loradyn.cli import app
 from loradyn.data import read_annotated, read_chaosnli
 from loradyn.errors import DataError
 
@@ -94,38 +93,3 @@ def test_standard_split_with_an_unknown_label(tmp_path):
     (tmp_path / "ag_news" / "test.jsonl").write_text('{"text": "a", "label": 0}\n{"text": "b", "label": 4}\n')
     with pytest.raises(DataError, match=r"test.jsonl:2: field 'label': unknown label 4"):
         load_standard("ag-news", "test", data_dir=tmp_path)
-
-
-runner = CliRunner()
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--rate", "1.0"], "noise rate must be in [0, 1)"),
-        (["--rate", "-0.2"], "noise rate must be in [0, 1)"),
-        (["--rate", "0.2", "--kind", "asymmetric", "--class-map", "0:1,1:1,2:0"], "must be a permutation"),
-        (["--rate", "0.2", "--kind", "asymmetric", "--class-map", "zero:one"], "--class-map must look like"),
-        (["--rate", "0.2", "--kind", "sideways"], "noise kind must be one of"),
-    ],
-)
-def test_noise_cli_rejects_bad_options_and_writes_nothing(data_dir, tmp_path, args, message):
-    out = tmp_path / "out"
-    result = runner.invoke(
-        app, ["noise", "inject", "chaosnli-snli", "--out", str(out), "--data-dir", str(data_dir), *args]
-    )
-    assert result.exit_code == 2
-    assert message in " ".join(result.stderr.split())
-    assert not out.exists()
-
-
-def test_noise_cli_on_a_bad_file_writes_nothing(tmp_path):
-    (tmp_path / "chaosnli").mkdir()
-    _chaos_file(tmp_path / "chaosnli", _with(label_counter={"e": 0, "n": 0, "c": 0}))
-    out = tmp_path / "out"
-    result = runner.invoke(
-        app, ["noise", "inject", "chaosnli-snli", "--rate", "0.1", "--out", str(out), "--data-dir", str(tmp_path)]
-    )
-    assert result.exit_code == 2
-    assert "chaosNLI_snli.jsonl:2: field 'label_counter': vote counts sum to zero" in " ".join(result.stderr.split())
-    assert not out.exists()

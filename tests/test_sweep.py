@@ -233,7 +233,7 @@ def test_local_sweep_reports_a_failure_and_continues(tmp_path, data_dir):
     bad = "r4__n_validation100000__s42"
     assert status["r4__s42"] == status["r8__s42"] == ("complete", None)
     assert status[bad][0] == "failed"
-    assert status[bad][1].startswith("ValueError: n_validation=100000 but only 303 are available")
+    assert status[bad][1].startswith("DataError: field 'n_validation': n_validation=100000 but only 303 are")
     assert "Traceback" in (out / f"{bad}.error.log").read_text()
     for name in ("r4__s42", "r8__s42"):
         assert json.loads((out / name / "run.json").read_text())["status"] == "complete"

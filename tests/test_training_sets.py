@@ -117,5 +117,5 @@ def test_train_on_a_users_multi_annotator_file(data_dir, tmp_path):
     np.testing.assert_array_equal(categories["category"], expected)
     run = train(config, tmp_path / "run", show_progress=False)
     assert run["data"]["n_tracked"] == len(data.tracked)
-    with pytest.raises(DataError, match="data_mapping has an unknown key"):
-        build_run_data(small(data_dir, dataset=str(path), data_mapping={"text": ["text"]}))
+    with pytest.raises(ValueError, match="data_mapping has an unknown key 'text'"):
+        small(data_dir, dataset=str(path), data_mapping={"text": ["text"]})

@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from loradyn.errors import DataError
-from loradyn.io import write_atomic, write_json
+from loradyn.io import check_writable, json_writer, read_json, write_files
 from loradyn.metrics.table import example_metrics
 from loradyn.stats.entropy import CORRELATED, WITH_CI, entropy_statistics
 from loradyn.stats.seeds import adjust_pvalues, aggregate_seeds
@@ -35,10 +36,7 @@ def _config(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "run.json"
     if not path.is_file():
         raise DataError("not a run directory (no run.json)", path=run_dir, fix="point at directories made by loradyn")
-    try:
-        run = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"run.json is not valid JSON ({err})", path=path, fix="re-record the run") from None
+    run = read_json(path, fix="re-record the run")
     if not isinstance(run, dict) or not isinstance(run.get("config"), dict):
         raise DataError("run.json has no config mapping", path=path, field="config", fix="re-record the run")
     return run["config"]
@@ -86,6 +84,8 @@ def analyze(
             _check_kept(
                 d / "stats.json", "options", {"n_resamples": n_resamples, "seed": seed, "with_ci": list(with_ci)}
             )
+    outputs = [target / ANALYSIS_JSON, *(d / name for d in dirs for name in ("metrics.parquet", "stats.json"))]
+    check_writable(outputs)  # before the work, so that a folder in the way does not cost the analysis
     job = partial(analyze_run, n_resamples=n_resamples, seed=seed, with_ci=with_ci)
     if workers > 1 and len(dirs) > 1:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -98,10 +98,11 @@ def analyze(
         "conditions": _conditions(dirs, configs, results),
         "family": _family(stats),
     }
+    writers: dict[Path, Callable[[Path], None]] = {}
     for d, r in zip(dirs, results, strict=True):
-        write_atomic(d / "metrics.parquet", lambda tmp, m=r["metrics"]: m.to_parquet(tmp, index=False))
-        write_json(d / "stats.json", r["stats"])
-    write_json(target / ANALYSIS_JSON, family)
+        writers[d / "metrics.parquet"] = lambda tmp, m=r["metrics"]: m.to_parquet(tmp, index=False)
+        writers[d / "stats.json"] = json_writer(r["stats"])
+    write_files({**writers, target / ANALYSIS_JSON: json_writer(family)})  # all or nothing
     return {**family, "runs": stats, "written": [str(target / ANALYSIS_JSON), *(str(d) for d in dirs)]}
 
 

@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from loradyn.errors import DataError
-from loradyn.io import write_atomic
+from loradyn.io import read_parquet, write_atomic
 
 REQUIRED_COLUMNS = (
     "run_id",
@@ -89,13 +89,38 @@ class DynamicsStore:
         return target
 
 
+#: Columns that must hold numbers, and the rows a store holds once: one per example, checkpoint, mode and target.
+NUMERIC_COLUMNS = ("checkpoint", "step", "epoch", "label", "loss", "p_gold", "pred", "margin")
+ROW_KEY = ("example_id", "checkpoint", "mode", "target")
+
+
 def read_dynamics(run_dir: str | os.PathLike[str], *, mode: str | None = None) -> pd.DataFrame:
-    """Read a run's dynamics (optionally one ``mode``), checking the columns downstream code relies on."""
+    """Read a run's dynamics (optionally one ``mode``), checking the columns downstream code relies on: present,
+    numeric where they are numbers, and one row per example, checkpoint, mode (and target)."""
     path = Path(run_dir) / DYNAMICS
     if not path.is_file():
         raise DataError("no dynamics in this run directory", path=path, fix="point at a finished run directory")
-    frame = pq.read_table(path, filters=[("mode", "=", mode)] if mode else None).to_pandas()
+    frame = read_parquet(path, filters=[("mode", "=", mode)] if mode else None)
     missing = [c for c in REQUIRED_COLUMNS if c not in frame]
     if missing:
         raise DataError(f"missing columns {missing}", path=path, field=missing[0], fix="re-record the run")
+    wrong = [c for c in NUMERIC_COLUMNS if not pd.api.types.is_numeric_dtype(frame[c])]
+    if wrong:
+        raise DataError(
+            f"holds {frame[wrong[0]].dtype} values, not numbers (e.g. {frame[wrong[0]].iloc[0]!r})",
+            path=path,
+            field=wrong[0],
+            fix="re-record the run; a store's numbers are written as numbers",
+        )
+    key = [c for c in ROW_KEY if c in frame]
+    repeated = frame.duplicated(key)
+    if repeated.any():
+        first = frame.loc[repeated, key].iloc[0]
+        raise DataError(
+            f"{int(repeated.sum())} row(s) repeat an earlier row's {', '.join(key)}, e.g. "
+            + ", ".join(f"{c} {first[c]}" for c in key),
+            path=path,
+            field=key[0],
+            fix="re-record the run (or rebuild the store): each example has one row per checkpoint",
+        )
     return frame

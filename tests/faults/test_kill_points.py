@@ -6,6 +6,7 @@ catches) at a chosen point; then the same run is started again, unpatched.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pathlib
@@ -13,9 +14,13 @@ import pathlib
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+import yaml
 from test_train import small
+from typer.testing import CliRunner
 
 from loradyn import store
+from loradyn.cli import app
 from loradyn.errors import DataError
 from loradyn.store import read_dynamics
 from loradyn.train import runner
@@ -97,6 +102,7 @@ KILL_POINTS = {
 
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_a_killed_run_resumes_to_the_uninterrupted_dynamics(point, data_dir, tmp_path, reference, monkeypatch):
+    """A run killed at the point resumes when started again and records exactly the uninterrupted run's dynamics."""
     target, attribute, options = KILL_POINTS[point]
     out = tmp_path / "run"
     with monkeypatch.context() as patch:
@@ -112,6 +118,8 @@ def test_a_killed_run_resumes_to_the_uninterrupted_dynamics(point, data_dir, tmp
 
 @pytest.mark.parametrize("damage", ["truncated optimizer.pt", "invalid progress.json", "a pickled object"])
 def test_a_damaged_checkpoint_falls_back_and_finishes(damage, data_dir, tmp_path, reference, monkeypatch):
+    """A checkpoint damaged after a kill is passed over (no pickled code is ever loaded) and the run finishes with the
+    uninterrupted run's dynamics."""
     out = tmp_path / "run"
     with monkeypatch.context() as patch:
         patch.setattr(Run, "_train_step", kill_after(Run, "_train_step", calls=5))
@@ -133,6 +141,7 @@ def test_a_damaged_checkpoint_falls_back_and_finishes(damage, data_dir, tmp_path
 
 
 def test_changed_data_between_kill_and_rerun_is_refused(data_dir, tmp_path, monkeypatch):
+    """Data that changed between a kill and the rerun are refused, naming what changed."""
     out = tmp_path / "run"
     with monkeypatch.context() as patch:
         patch.setattr(Run, "_train_step", kill_after(Run, "_train_step", calls=2))
@@ -146,6 +155,8 @@ def test_changed_data_between_kill_and_rerun_is_refused(data_dir, tmp_path, monk
 
 
 def test_one_writer_per_run_directory(data_dir, tmp_path, monkeypatch):
+    """A second writer of a run directory is refused at once, naming the live one; a killed writer's stale lock is
+    taken over."""
     out = tmp_path / "run"
     with monkeypatch.context() as patch:
         patch.setattr(Run, "_train_step", kill_after(Run, "_train_step", calls=2))
@@ -160,3 +171,33 @@ def test_one_writer_per_run_directory(data_dir, tmp_path, monkeypatch):
     (out / "run.lock").write_text(json.dumps({"host": socket.gethostname(), "pid": 2**22 + 12345}))  # gone: stale
     assert train(tiny(data_dir), out, show_progress=False)["status"] == "complete"
     assert not (out / "run.lock").exists()
+
+
+def test_a_full_disk_during_a_checkpoint_is_one_line_and_the_same_command_resumes(data_dir, tmp_path, reference):
+    """`loradyn train` on a disk that fills up while the second checkpoint is saved: exit 2 and one line naming the
+    file, the lock released; the same command then finishes with the uninterrupted dynamics."""
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(tiny(data_dir).to_dict()))
+    out = tmp_path / "run"
+    command = ["train", str(config), "--out", str(out), "--quiet"]
+    real, saved = torch.save, []
+
+    def save(obj, path, *args, **kwargs):
+        saved.append(path)
+        if len(saved) == 6:  # the second checkpoint's optimizer state (4 files per checkpoint)
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(obj, path, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torch, "save", save)
+        full = CliRunner().invoke(app, command)
+    assert full.exit_code == 2, full.output
+    assert full.stderr.strip().splitlines() == [
+        f"error: {out / 'state.tmp' / 'optimizer.pt'}: No space left on device. Fix: check the path, its "
+        "permissions and the free disk space."
+    ]
+    assert not (out / "run.lock").exists()
+    again = CliRunner().invoke(app, command)
+    assert again.exit_code == 0, again.output
+    same_dynamics(out, reference[0])
+    assert not (out / "state").exists() and not (out / "state.tmp").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,8 +32,19 @@ IdField = Annotated[str | None, typer.Option(help="User file: the field with a u
 GoldField = Annotated[str | None, typer.Option(help="User file: the field with a reference label.")]
 
 
-def split_list(value: str | None) -> tuple[str, ...] | None:
-    return None if value is None else tuple(part.strip() for part in value.split(",") if part.strip())
+def split_list(value: str | None, option: str | None = None) -> tuple[str, ...] | None:
+    """The names in a comma-separated option (None if not given). With ``option``, a value that names nothing
+    (``--targets ,``) or names something twice is refused, naming the option."""
+    if value is None:
+        return None
+    parts = tuple(part.strip() for part in value.split(",") if part.strip())
+    if option is not None and (not parts or len(set(parts)) < len(parts)):
+        raise DataError(
+            f"{'lists nothing' if not parts else 'names something twice'}: {value!r}",
+            field=option,
+            fix=f"give {option} one or more different comma-separated names, or leave it out",
+        )
+    return parts
 
 
 def file_mapping(text_fields, count_fields, labels_field, label_names, id_field, gold_field) -> FileMapping:
@@ -101,22 +113,32 @@ def emit(payload: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any
         console.print(render(payload))
 
 
-def numbers(value: str, name: str, kind: type = int, *, minimum: float = 1) -> list:
-    """Parse a comma-separated option of numbers (``--ranks 1,2,4``), each at least ``minimum``."""
+def numbers(value: str, name: str, kind: type = int, *, minimum: float = 1, below: float | None = None) -> list:
+    """Parse a comma-separated option of numbers (``--ranks 1,2,4``), each finite, at least ``minimum`` and, if
+    given, below ``below``."""
+    bounds = f"of at least {minimum:g}" + (f" and below {below:g}" if below is not None else "")
+    fix = f"give {name} comma-separated {kind.__name__}s {bounds}"
     try:
         parsed = [kind(part) for part in split_list(value) or ()]
     except ValueError:
-        raise ValueError(f"{name} must be comma-separated {kind.__name__}s, got {value!r}") from None
-    if not parsed or min(parsed) < minimum:
-        raise ValueError(f"{name} needs one or more values of at least {minimum:g}, got {value!r}")
+        raise DataError(f"not comma-separated {kind.__name__}s: {value!r}", field=name, fix=fix) from None
+    if (
+        not parsed
+        or not all(math.isfinite(v) for v in parsed)
+        or min(parsed) < minimum
+        or (below is not None and max(parsed) >= below)
+    ):
+        raise DataError(f"needs one or more values {bounds}, got {value!r}", field=name, fix=fix)
     return parsed
 
 
 def at_least(minimum: int, **values: int) -> None:
     """Refuse options below ``minimum`` (``--d 0``), naming the option."""
     for name, value in values.items():
+        option = f"--{name.replace('_', '-')}"
         if value < minimum:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least {minimum}, got {value}")
+            what = "positive" if minimum == 1 else f"at least {minimum}"
+            raise DataError(f"must be {what}, got {value}", field=option, fix=f"pass {option} {minimum} or more")
 
 
 def progress_line(text: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,7 +30,7 @@ from loradyn.data.noise import NOISE_KINDS, inject_noise
 from loradyn.data.standard import STANDARD, load_standard
 from loradyn.data.summary import summarize_annotated, summarize_standard
 from loradyn.errors import DataError
-from loradyn.io import write_atomic, write_json, write_jsonl
+from loradyn.io import check_writable, json_writer, jsonl_writer, write_files
 
 data_app = typer.Typer(help="Datasets and their annotations.", no_args_is_help=True)
 noise_app = typer.Typer(help="Label-noise injection.", no_args_is_help=True)
@@ -99,7 +100,9 @@ def _parse_class_map(value: str | None) -> dict[int, int] | None:
         pairs = [part.split(":") for part in value.split(",")]
         return {int(a): int(b) for a, b in pairs}
     except ValueError:
-        raise ValueError(f"--class-map must look like 0:1,1:2,2:0, got {value!r}") from None
+        raise DataError(
+            f"--class-map must look like 0:1,1:2,2:0, got {value!r}", field="--class-map", fix="map each class once"
+        ) from None
 
 
 def _noise_table(s: dict[str, Any]) -> Table:
@@ -135,7 +138,17 @@ def noise_inject(
     (``datasets.load_dataset("parquet", data_files=...)`` reads it), and its manifest; `loradyn train` takes the
     folder as its ``dataset``."""
     mapping = file_mapping(text_fields, count_fields, labels_field, label_names, id_field, gold_field)
+    outputs = {name: out / name for name in ("examples.jsonl", "examples.parquet", "noise.json")}
+    if Path(name).exists() and any(os.path.realpath(o) == os.path.realpath(name) for o in outputs.values()):
+        raise DataError("the output would overwrite the input", path=name, fix="choose another --out")
+    check_writable(outputs.values())
     examples = load_examples(name, split=split, data_dir=data_dir, mapping=mapping)
+    if kind == "human" and not examples.has_votes:
+        raise DataError(
+            f"human-like noise flips to the annotators' runner-up class, and {examples.name} has no annotator votes",
+            field="--kind",
+            fix="use --kind symmetric or asymmetric, or a ChaosNLI part or a multi-annotator file",
+        )
     noisy = inject_noise(
         examples.labels,
         rate=rate,
@@ -146,9 +159,6 @@ def noise_inject(
         seed=seed,
     )
     frame = examples.frame.assign(label=noisy.labels, original_label=examples.labels, is_noisy=noisy.is_noisy)
-    outputs = {name: out / name for name in ("examples.jsonl", "examples.parquet", "noise.json")}
-    if Path(name).exists() and any(o.resolve() == Path(name).resolve() for o in outputs.values()):
-        raise DataError("the output would overwrite the input", path=name, fix="choose another --out")
     records = json.loads(frame.to_json(orient="records", force_ascii=False))
     manifest = {
         "dataset": examples.name,
@@ -165,7 +175,11 @@ def noise_inject(
         "examples": str(outputs["examples.jsonl"]),
         "manifest": str(outputs["noise.json"]),
     }
-    write_jsonl(outputs["examples.jsonl"], records)
-    write_atomic(outputs["examples.parquet"], lambda tmp: frame.to_parquet(tmp, index=False))
-    write_json(outputs["noise.json"], manifest)  # last: a folder with a manifest is complete
+    write_files(
+        {
+            outputs["examples.jsonl"]: jsonl_writer(records),
+            outputs["examples.parquet"]: lambda tmp: frame.to_parquet(tmp, index=False),
+            outputs["noise.json"]: json_writer(manifest),  # last: a folder with a manifest is complete
+        }
+    )
     emit(manifest, as_json, _noise_table)

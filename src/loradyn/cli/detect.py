@@ -9,7 +9,10 @@ import typer
 from rich.table import Table
 
 from loradyn.cli.common import AsJson, emit, reports_errors, split_list
+from loradyn.errors import DataError
 
+#: What a pair option looks like, for its error message.
+EXAMPLES = {"--window": "0.5,1.0", "--ranks": "4,16"}
 #: Threshold rules in the order tables show them.
 THRESHOLD_ORDER = ("known_rate", "gmm", "trusted", "own")
 
@@ -31,9 +34,13 @@ def detector_name(row: dict[str, Any]) -> str:
 
 def _pair(text: str, kind: type, what: str) -> tuple[Any, Any]:
     parts = split_list(text) or ()
-    if len(parts) != 2:
-        raise ValueError(f"{what} expects two comma-separated values, got {text!r}")
-    return kind(parts[0]), kind(parts[1])
+    try:
+        if len(parts) == 2:
+            return kind(parts[0]), kind(parts[1])
+    except ValueError:
+        pass
+    fix = f"write e.g. {what} {EXAMPLES[what]}"
+    raise DataError(f"expects two comma-separated {kind.__name__}s, got {text!r}", field=what, fix=fix)
 
 
 def detections_table(result: dict[str, Any]) -> Table:
@@ -93,13 +100,13 @@ def detect_command(
     from loradyn.noisy.runs import detect_runs, read_trusted
 
     if trusted is not None and trusted_size is not None:
-        raise ValueError("--trusted and --trusted-size are alternatives: pass one")
+        raise DataError("--trusted and --trusted-size are alternatives", field="--trusted", fix="pass one of them")
     result = detect_runs(
         run_dirs,
         out,
         kfold=kfold,
         show_progress=not (quiet or as_json),
-        detectors=split_list(detectors),
+        detectors=split_list(detectors, "--detectors"),
         scope=scope,
         source=source,
         window=_pair(window, float, "--window"),

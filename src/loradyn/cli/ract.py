@@ -53,7 +53,9 @@ def detection_table(summary: dict[str, Any]) -> Table:
 
 @reports_errors
 def ract_command(
-    config: Annotated[Path, typer.Argument(help="A RACT configuration, e.g. configs/ract-agnews-cpu.yaml.")],
+    config: Annotated[
+        Path, typer.Argument(help="A RACT configuration, e.g. configs/ract-agnews-cpu.yaml.", readable=False)
+    ],
     out: Annotated[Path, typer.Option(help="Folder of the steps' runs and the summary (an unfinished one resumes).")],
     data_dir: DataDir = None,
     set_: Annotated[

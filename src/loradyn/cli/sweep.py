@@ -19,9 +19,16 @@ def _parameters(pairs: list[str]) -> dict[str, Any]:
     parameters = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--slurm expects key=value, got {pair!r}")
-        parameters[key.strip()] = yaml.safe_load(text)
+        try:
+            if not sep or not key.strip():
+                raise yaml.YAMLError
+            parameters[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise DataError(
+                f"--slurm expects key=value with a YAML value, got {pair!r}",
+                field="--slurm",
+                fix="write e.g. --slurm timeout_min=600",
+            ) from None
     return parameters
 
 
@@ -58,7 +65,7 @@ def _summary_table(summary: dict[str, Any]) -> Table:
 
 @reports_errors
 def sweep_command(
-    sweep_file: Annotated[Path, typer.Argument(help="A sweep file, e.g. configs/sweep-example.yaml.")],
+    sweep_file: Annotated[Path, typer.Argument(help="A sweep file, e.g. configs/sweep-example.yaml.", readable=False)],
     out: Annotated[
         Path | None, typer.Option(help="The sweep directory (created; a sweep that stopped continues).")
     ] = None,
@@ -78,7 +85,11 @@ def sweep_command(
     is reported and the others go on (exit status 1 if any failed)."""
     read_yaml(sweep_file)  # a missing or malformed file stops here, before the training stack is imported
     if executor not in EXECUTORS:
-        raise ValueError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        raise DataError(
+            f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}",
+            field="--executor",
+            fix="leave it out (local), or name one of them",
+        )
     if out is None and not dry_run:
         raise DataError("--out is required to train", fix="pass --out DIR, or --dry-run to only list the runs")
     parameters = _parameters(slurm or [])

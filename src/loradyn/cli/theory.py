@@ -9,6 +9,8 @@ import typer
 from rich.table import Table
 
 from loradyn.cli.common import AsJson, at_least, counted, emit, numbers, progress_line, reports_errors, split_list
+from loradyn.errors import DataError
+from loradyn.io import check_writable
 
 theory_app = typer.Typer(help="The second study's theory as measurable tools.", no_args_is_help=True)
 
@@ -45,11 +47,15 @@ def theory_capacity(
     from loradyn.theory.capacity import adapter_capacity
 
     if method != "lora":
-        raise ValueError(f"capacity is defined for method 'lora' (a rank-r update), not {method!r}")
+        raise DataError(
+            f"capacity is defined for method 'lora' (a rank-r update), not {method!r}",
+            field="--method",
+            fix="leave --method out (lora)",
+        )
     at_least(1, rank=rank)
     at_least(2, num_labels=num_labels)
     capacity = adapter_capacity(
-        resolve_model(model).config, rank=rank, targets=split_list(targets), num_labels=num_labels
+        resolve_model(model).config, rank=rank, targets=split_list(targets, "--targets"), num_labels=num_labels
     )
     emit(capacity.to_dict(), as_json, _capacity_table)
 
@@ -69,11 +75,12 @@ def theory_memorisation(
 ) -> None:
     """Fit random labels with a rank-r adapter on a frozen random linear base, for n around r(d+k-r)."""
     from loradyn.theory.memorisation import RATIOS, memorisation_curve, plot_curve, transition_ratio
-    from loradyn.theory.report import save_experiment
+    from loradyn.theory.report import experiment_files, save_experiment
 
     rank_list = numbers(ranks, "--ranks")
     at_least(1, d=d, steps=steps)
     at_least(2, k=k)
+    check_writable(experiment_files(out, "memorisation"))
     report = counted(
         len(rank_list) * len(RATIOS), lambda r: f"rank {r['rank']}, n {r['n']:,}: fitted {r['fitted']:.2f}"
     )
@@ -113,10 +120,12 @@ def theory_optimal_rank(
 ) -> None:
     """Clean test accuracy of rank-r students trained on noisy labels, and the best rank per noise rate."""
     from loradyn.theory.optimal_rank import best_rank, optimal_rank_grid, plot_grid
-    from loradyn.theory.report import save_experiment
+    from loradyn.theory.report import experiment_files, save_experiment
 
-    rank_list, rates = numbers(ranks, "--ranks"), numbers(noise_rates, "--noise-rates", float, minimum=0)
+    rank_list = numbers(ranks, "--ranks")
+    rates = numbers(noise_rates, "--noise-rates", float, minimum=0, below=1)
     at_least(1, n=n, true_rank=true_rank, steps=steps)
+    check_writable(experiment_files(out, "optimal_rank"))
     report = counted(
         len(rank_list) * len(rates), lambda r: f"rank {r['rank']}, noise {r['noise_rate']:g}: {r['accuracy']:.3f}"
     )
@@ -154,7 +163,7 @@ def theory_runs(
     from functools import partial
 
     from loradyn.theory.optimal_rank import plot_grid
-    from loradyn.theory.report import save_experiment
+    from loradyn.theory.report import experiment_files, save_experiment
     from loradyn.theory.separation import (
         learning_steps,
         plot_separation,
@@ -165,10 +174,15 @@ def theory_runs(
 
     command = "loradyn theory runs " + " ".join(str(d) for d in run_dirs) + f" --out {out}"
     runs, skipped = usable_runs(run_dirs)
+    if not runs:
+        raise DataError(
+            f"none of the folders is a finished LoRA run ({'; '.join(skipped)})",
+            path=run_dirs[0] if len(run_dirs) == 1 else None,
+            fix="pass run directories made by loradyn train with method lora",
+        )
+    check_writable([*experiment_files(out, "real_rank"), *experiment_files(out, "separation")])
     for reason in skipped:
         progress_line(f"skipped {reason}")
-    if not runs:
-        raise ValueError("none of the folders is a finished LoRA run; pass run directories made by loradyn train")
     accuracy = rank_accuracy(runs)  # everything is computed before anything is written
     separation = separation_table(runs)
     steps = {d.name: learning_steps(d) for d in runs if d.name in set(separation.get("run", []))}

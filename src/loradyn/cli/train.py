@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +12,7 @@ from loradyn.cli.common import AsJson, DataDir, console, emit, reports_errors
 from loradyn.cli.data import annotated_table
 from loradyn.data.catalog import load_examples
 from loradyn.data.summary import summarize_annotated
-from loradyn.io import dumps, write_atomic
+from loradyn.io import dumps, read_json, write_atomic
 
 
 def _run_table(run: dict[str, Any], out: Path) -> Table:
@@ -40,7 +39,7 @@ def _run_table(run: dict[str, Any], out: Path) -> Table:
 
 @reports_errors
 def train_command(
-    config: Annotated[Path, typer.Argument(help="A YAML run configuration, e.g. configs/smoke.yaml.")],
+    config: Annotated[Path, typer.Argument(help="A YAML run configuration, e.g. configs/smoke.yaml.", readable=False)],
     out: Annotated[Path, typer.Option(help="The run directory (created; an unfinished one is resumed).")],
     data_dir: DataDir = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set rank=16.")] = None,
@@ -129,8 +128,11 @@ def demo(
     if not as_json:
         console.print(annotated_table(summary))
     config = demo_config(data_dir=str(data_dir) if data_dir else None)
-    done = (out / RUN_JSON).is_file() and json.loads((out / RUN_JSON).read_text())["status"] == "complete"
-    run = json.loads((out / RUN_JSON).read_text()) if done else train(config, out, show_progress=not as_json)
+    previous = read_json(out / RUN_JSON, fix="choose another --out") if (out / RUN_JSON).is_file() else None
+    done = (
+        isinstance(previous, dict) and isinstance(previous.get("config"), dict) and previous.get("status") == "complete"
+    )
+    run = previous if done else train(config, out, show_progress=not as_json)  # train refuses a foreign folder
     dynamics = _dynamics_payload(out)
     (stats,) = analyze([out], workers=1, force=True)["runs"]
     if report is not None:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from loradyn.data.examples import Examples
+from loradyn.errors import DataError
 
 #: The first study's bulk sample size.
 PAPER_N_BULK = 20_000
@@ -53,7 +54,11 @@ def compose(
     paper's (`Examples.split` with ``split_seed=42``), and the tracked items keep its order.
     """
     if chaos.task != bulk.task:
-        raise ValueError(f"{chaos.name} and {bulk.name} are different tasks: {chaos.task.name} vs {bulk.task.name}")
+        raise DataError(
+            f"{chaos.name} and {bulk.name} are different tasks: {chaos.task.name} vs {bulk.task.name}",
+            field="bulk",
+            fix="take bulk items of the same task (snli or mnli for NLI), or leave bulk out",
+        )
     fields = list(chaos.task.text_fields)
     seen = pd.MultiIndex.from_frame(chaos.frame[fields])
     fresh = np.flatnonzero(~pd.MultiIndex.from_frame(bulk.frame[fields]).isin(seen))

@@ -71,18 +71,31 @@ def check_unique_ids(ids: Sequence[str], lines: Sequence[int], path: str | os.Pa
         first_seen[example_id] = line
 
 
+#: The most votes one class of one item may have: far above any real annotation effort, and small enough that an
+#: item's counts sum exactly in int64 and float64 (a count of 10^30 is a typo, not data).
+MAX_VOTES = 10**9
+
+
 def vote_count(value: Any, field: str, where: Where) -> int:
-    """A non-negative whole number of votes; CSV cells arrive as text and are parsed."""
-    if isinstance(value, str) and value.strip().isdigit():
+    """A non-negative whole number of votes, at most `MAX_VOTES`; CSV cells arrive as text and are parsed."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value)
+    path, line = where
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        path, line = where
         raise DataError(
             f"vote count must be a non-negative integer, got {value!r}",
             path=path,
             line=line,
             field=field,
             fix="give whole numbers of votes",
+        )
+    if value > MAX_VOTES:
+        raise DataError(
+            f"vote count {value:.3g} is more than {MAX_VOTES:,} votes",
+            path=path,
+            line=line,
+            field=field,
+            fix="give the number of annotators who chose the class",
         )
     return value
 

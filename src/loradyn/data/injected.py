@@ -4,17 +4,16 @@ labels trained on are ``label``, the original ones ``original_label``, and ``is_
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from loradyn.data.examples import Examples, Task
 from loradyn.errors import DataError
+from loradyn.io import read_json, read_parquet
 
 MANIFEST = "noise.json"
 
@@ -42,7 +41,7 @@ def read_injected(folder: str | os.PathLike[str]) -> Injected:
     path = folder / "examples.parquet"
     if not path.is_file():
         raise DataError("no examples.parquet beside noise.json", path=folder, fix="run loradyn noise inject again")
-    frame = pd.read_parquet(path)
+    frame = read_parquet(path, fix="run loradyn noise inject again")
     missing = [c for c in ("example_id", *task.text_fields, "label", "original_label", "is_noisy") if c not in frame]
     if missing:
         raise DataError(f"missing columns {missing}", path=path, field=missing[0], fix="run loradyn noise inject again")
@@ -62,11 +61,9 @@ def read_injected(folder: str | os.PathLike[str]) -> Injected:
 
 
 def _manifest(path: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise DataError(f"unreadable manifest ({err})", path=path, fix="run loradyn noise inject again") from None
-    if not isinstance(manifest, dict) or "task" not in manifest or "n_items" not in manifest:
+    manifest = read_json(path, what="manifest", fix="run loradyn noise inject again")
+    task = manifest.get("task") if isinstance(manifest, dict) else None
+    if not isinstance(task, dict) or set(task) != {"name", "label_names", "text_fields"} or "n_items" not in manifest:
         raise DataError(
             "the manifest has no task (written by loradyn 0.1?)",
             path=path,

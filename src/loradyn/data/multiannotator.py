@@ -10,6 +10,7 @@ Annotations come in one of two shapes, mapped by options:
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ import pandas as pd
 from loradyn.data.examples import Examples, Task
 from loradyn.data.fields import check_unique_ids, check_votes, get_field, label_index, vote_count
 from loradyn.errors import DataError
-from loradyn.io import read_jsonl
+from loradyn.io import read_jsonl, read_text
 
 
 def read_annotated(
@@ -52,13 +53,37 @@ def read_annotated(
     gold_field
         An optional field with a single reference label (name or index); ``gold_label`` is -1 without it.
     """
-    if (count_fields is None) == (labels_field is None):
-        raise ValueError("give exactly one of count_fields (per-class counts) or labels_field (annotator labels)")
     path = Path(path)
+    if (count_fields is None) == (labels_field is None):
+        raise DataError(
+            "give exactly one of count_fields (per-class counts) or labels_field (annotator labels)",
+            path=path,
+            field="count_fields" if count_fields is not None else "labels_field",
+            fix="pass --count-fields a,b,c or --labels-field F, not both",
+        )
+    _distinct(text_fields, "text_fields", path)
+    if count_fields is not None:
+        _distinct(count_fields, "count_fields", path)
     records = _read_records(path)
     if label_names is None:
         label_names = count_fields if count_fields is not None else _labels_seen(records, labels_field, path)
-    task = Task(path.stem, tuple(str(name) for name in label_names), tuple(text_fields))
+    label_names = tuple(str(name) for name in label_names)
+    _distinct(label_names, "label_names", path)
+    if count_fields is not None and len(label_names) != len(count_fields):
+        raise DataError(
+            f"{len(label_names)} label names for {len(count_fields)} count columns",
+            path=path,
+            field="label_names",
+            fix="give one class name per count column, in the same order",
+        )
+    if len(label_names) < 2:
+        raise DataError(
+            f"only one class ({', '.join(label_names)}): annotation entropy and training need at least two",
+            path=path,
+            field=labels_field or "count_fields",
+            fix="name every class with --label-names (one of them may get no votes), or check the labels field",
+        )
+    task = Task(path.stem, label_names, tuple(text_fields))
     rows, lines = [], []
     for line, record in records:
         where = (path, line)
@@ -86,18 +111,48 @@ def read_annotated(
     return Examples.from_votes(path.stem, task, pd.DataFrame(rows))
 
 
+def _distinct(names: Sequence[str], field: str, path: Path) -> None:
+    """Refuse an empty list of names, or one that names something twice (two classes would share one's votes)."""
+    if not names:
+        raise DataError("lists no name", path=path, field=field, fix="give one or more comma-separated names")
+    repeated = sorted({name for name in names if list(names).count(name) > 1})
+    if repeated:
+        raise DataError(
+            f"{', '.join(map(repr, repeated))} given more than once in {', '.join(map(str, names))}",
+            path=path,
+            field=field,
+            fix="name each one once",
+        )
+
+
 def _read_records(path: Path) -> list[tuple[int, dict[str, Any]]]:
     if path.suffix == ".jsonl":
         return read_jsonl(path)
     if path.suffix not in (".csv", ".tsv"):
         raise DataError(f"unsupported file type {path.suffix!r}", path=path, fix="use .csv, .tsv or .jsonl")
-    if not path.is_file():
-        raise DataError("file not found", path=path, fix="check the path")
-    records = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ",")
-        for record in reader:
-            records.append((reader.line_num, dict(record)))
+    reader = csv.reader(io.StringIO(read_text(path), newline=""), delimiter="\t" if path.suffix == ".tsv" else ",")
+    records, header = [], None
+    try:
+        for row in reader:
+            if header is None:
+                header = row
+                _distinct(header, "header", path)
+            elif row:
+                if len(row) != len(header):
+                    raise DataError(
+                        f"{len(row)} cells under a header of {len(header)} columns ({', '.join(header)})",
+                        path=path,
+                        line=reader.line_num,
+                        fix="give every row one cell per column; quote a cell that holds the delimiter",
+                    )
+                records.append((reader.line_num, dict(zip(header, row, strict=True))))
+    except csv.Error as err:
+        raise DataError(
+            f"unreadable CSV ({err})",
+            path=path,
+            line=reader.line_num,
+            fix="close the quote that opens there, or shorten the cell",
+        ) from None
     if not records:
         raise DataError("file is empty (no rows below the header)", path=path, fix="add at least one item")
     return records
@@ -117,6 +172,15 @@ def _annotator_labels(record: dict[str, Any], field: str, where: tuple[Path, int
                 field=field,
                 fix='write the labels as a JSON list ["a", "b"] or as a|b',
             ) from None
+    for given in value:
+        if isinstance(given, bool) or not isinstance(given, str | int):
+            raise DataError(
+                f"an annotator label is {type(given).__name__} {given!r}, not a class name or index",
+                path=where[0],
+                line=where[1],
+                field=field,
+                fix='give one flat list of labels per item, e.g. ["a", "b", "a"]',
+            )
     return value
 
 

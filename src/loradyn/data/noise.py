@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 
 from loradyn.data.annotations import runner_up_label
+from loradyn.errors import DataError
 
 NoiseKind = Literal["symmetric", "asymmetric", "human"]
 NOISE_KINDS = ("symmetric", "asymmetric", "human")
@@ -70,9 +71,11 @@ def inject_noise(
     """
     labels = np.asarray(labels, dtype=int)
     if not 0 <= rate < 1:
-        raise ValueError(f"noise rate must be in [0, 1), got {rate}")
+        raise DataError(f"noise rate must be in [0, 1), got {rate}", field="rate", fix="give a share such as 0.3")
     if kind not in NOISE_KINDS:
-        raise ValueError(f"noise kind must be one of {NOISE_KINDS}, got {kind!r}")
+        raise DataError(
+            f"noise kind must be one of {NOISE_KINDS}, got {kind!r}", field="kind", fix=f"use {', '.join(NOISE_KINDS)}"
+        )
     k = n_classes or (counts.shape[1] if counts is not None else len(class_map) if class_map else labels.max() + 1)
     if labels.size and (labels.min() < 0 or labels.max() >= k):
         raise ValueError(f"labels must lie in [0, {k}), got values in [{labels.min()}, {labels.max()}]")
@@ -92,7 +95,11 @@ def inject_noise(
         target_of_item = runner_up_label(counts, labels)
         eligible = np.arange(len(labels))
     if n_flips > len(eligible):
-        raise ValueError(f"cannot flip {n_flips} labels: only {len(eligible)} items have a class the map moves")
+        raise DataError(
+            f"cannot flip {n_flips} labels: only {len(eligible)} items have a class the map moves",
+            field="rate",
+            fix=f"lower the rate to at most {len(eligible) / max(len(labels), 1):.3g}, or move more classes",
+        )
 
     flipped = np.sort(rng.choice(eligible, size=n_flips, replace=False))
     noisy = labels.copy()
@@ -157,12 +164,15 @@ def _flip_clean(
 
 
 def _permutation(class_map: Mapping[int, int] | None, k: int) -> np.ndarray:
+    example = ", ".join(f"{i}: {(i + 1) % k}" for i in range(k))
     if not class_map:
-        raise ValueError("asymmetric noise needs class_map, e.g. {0: 1, 1: 2, 2: 0}")
+        raise DataError("asymmetric noise needs a class map", field="class_map", fix=f"give one, e.g. {{{example}}}")
     if sorted(class_map) != list(range(k)) or sorted(class_map.values()) != list(range(k)):
-        raise ValueError(
+        raise DataError(
             f"class_map must be a permutation of the classes 0..{k - 1} (each class once as a key and once as a "
-            f"value), got {dict(class_map)}"
+            f"value), got {dict(class_map)}",
+            field="class_map",
+            fix=f"map every class once, e.g. {{{example}}}",
         )
     return np.array([class_map[i] for i in range(k)])
 

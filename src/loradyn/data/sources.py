@@ -104,7 +104,9 @@ def download_chaosnli(
             write_atomic(folder / f"{name}.sha256", lambda tmp, data=data: tmp.write_text(_sha256(data) + "\n"))
         return folder
     raise DataError(
-        "could not download the ChaosNLI release:\n  " + "\n  ".join(failures),
+        "no local data folder is set, and the ChaosNLI release could not be downloaded into this cache ("
+        + "; ".join(" ".join(f.split()) for f in failures)
+        + ")",
         path=folder,
         fix=f"download chaosNLI_v1.0.zip by hand, unzip its .jsonl files into a chaosnli/ folder and set "
         f"{DATA_DIR_ENV} (or --data-dir) to the folder above it",

@@ -52,10 +52,10 @@ def load_standard(
     stable for a given source. Rows labelled -1 (SNLI's "no gold label") are dropped, as is usual.
     """
     if name not in STANDARD:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(STANDARD)}")
+        raise DataError(f"unknown dataset {name!r}", field="dataset", fix=f"choose one of {', '.join(STANDARD)}")
     spec = STANDARD[name]
     if split not in spec.splits:
-        raise ValueError(f"{name} has no split {split!r}; choose one of {list(spec.splits)}")
+        raise DataError(f"{name} has no split {split!r}", field="split", fix=f"choose one of {', '.join(spec.splits)}")
     local = sources.resolve_data_dir(data_dir)
     if local is not None:
         path = sources.local_file(local, spec.folder, f"{split}.jsonl")
@@ -66,8 +66,17 @@ def load_standard(
 def _hub_records(spec: StandardDataset, split: str, hub_id: str) -> Iterable[tuple[str, int, dict[str, Any]]]:
     import datasets
 
-    table = datasets.load_dataset(hub_id, spec.hub_config, split=split)
     source = f"hub:{hub_id}" + (f"/{spec.hub_config}" if spec.hub_config else "") + f"[{split}]"
+    try:
+        table = datasets.load_dataset(hub_id, spec.hub_config, split=split)
+    except (OSError, ConnectionError, ValueError) as err:  # offline, unreachable, or not on the hub
+        raise DataError(
+            f"no local data folder is set, so {spec.name} is loaded from the Hugging Face hub, which failed "
+            f"({' '.join(str(err).split())})",
+            path=source,
+            fix=f"set --data-dir or {sources.DATA_DIR_ENV} to a folder laid out like ../shared/data "
+            f"({spec.folder}/{split}.jsonl), or go online (unset HF_DATASETS_OFFLINE)",
+        ) from None
     for row, record in enumerate(table):
         yield source, row + 1, record
 

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from loradyn.errors import DataError
 from loradyn.experiments.executors import EXECUTORS, Task, require, run_local, run_ray, run_slurm
 from loradyn.experiments.sweep import Sweep
-from loradyn.io import dumps, write_json
+from loradyn.io import check_writable, dumps, read_json, write_json
 
 SWEEP_JSON = "sweep.json"
 
@@ -69,9 +69,13 @@ def run_sweep(
         If ``out_dir`` holds another sweep's plan or other files, or the executor's extra is not installed.
     """
     if executor not in EXECUTORS:
-        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        raise DataError(
+            f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}",
+            field="--executor",
+            fix="leave it out (local), or name one of them",
+        )
     if jobs is not None and jobs < 1:
-        raise ValueError(f"jobs must be a positive integer, got {jobs}")
+        raise DataError(f"jobs must be a positive integer, got {jobs}", field="--jobs", fix="pass --jobs 1 or more")
     if executor != "local":
         require(executor)
     if data_dir is not None:
@@ -148,13 +152,11 @@ def _start_or_continue(sweep: Sweep, out: Path) -> None:
     """Write the plan into a new sweep directory, or check that an existing one holds the same plan."""
     plan = json.loads(dumps(sweep.plan()))  # as JSON reads it back (mapping keys become text)
     path = out / SWEEP_JSON
+    check_writable([path])
     if path.is_file():
-        try:
-            previous = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise DataError(
-                f"malformed JSON ({err.msg})", path=path, line=err.lineno, fix="choose another --out"
-            ) from None
+        previous = read_json(path, fix="choose another --out")
+        if not isinstance(previous, dict):
+            raise DataError("not a sweep's plan", path=path, fix="choose another --out")
         if previous != plan:
             raise DataError(
                 f"this sweep directory holds another plan: {_difference(previous, plan)}",

@@ -170,7 +170,7 @@ def _field_value(source: _Source, name: Any, value: Any, at: tuple, *, seed_allo
     hint = FIELD_TYPES[name]
     value = coerce(name, value)
     if not conforms(value, hint):
-        fix = _FIELDS[name].metadata.get("help")
+        fix = f"give {name} as {type_name(hint)}: {_FIELDS[name].metadata.get('help')}"
         if typing.get_origin(hint) is not None and at[:1] == ("grid",):
             fix = f"an axis lists values: give a list-valued field one list per value, e.g. {name}: [[a, b]]"
         raise source.error(f"expected {type_name(hint)}, got {value!r}", at, field=name, fix=fix)

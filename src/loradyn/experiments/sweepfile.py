@@ -25,9 +25,11 @@ def read_yaml(path: str | os.PathLike[str]) -> tuple[Any, dict[tuple, int]]:
         On a missing file, malformed YAML or a key given twice in one mapping, with the line.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DataError("sweep file not found", path=path, fix="check the path")
     content = read_config_yaml(path)  # located errors, and a key given twice refused
+    if content is None:
+        raise DataError("the sweep file is empty", path=path, fix="write at least base: {...} or seeds: [...]")
     node = yaml.compose(path.read_text(encoding="utf-8"))
     return content, _line_index(node) if node is not None else {}
 

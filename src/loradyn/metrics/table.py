@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from loradyn.errors import DataError
+from loradyn.io import read_parquet
 from loradyn.metrics import curves
 from loradyn.metrics.calibration import prediction_entropy
 from loradyn.metrics.datamap import data_map
@@ -125,7 +126,7 @@ def _annotations(run_dir: Path, ids: np.ndarray) -> pd.DataFrame:
     path = run_dir / "examples.parquet"
     if not path.is_file():
         raise DataError("no examples.parquet in the run directory", path=path, fix="re-record the run")
-    examples = pd.read_parquet(path).set_index("example_id")
+    examples = read_parquet(path, fix="re-record the run").set_index("example_id")
     unknown = sorted(set(ids) - set(examples.index))
     if unknown:
         raise DataError(

@@ -16,6 +16,7 @@ from peft.utils.constants import (
 )
 from torch import nn
 
+from loradyn.errors import DataError
 from loradyn.models.methods import METHODS, Method
 
 #: LoRA targets per architecture, as in the first study: the attention query and value projections.
@@ -63,7 +64,11 @@ def check_targets(model: nn.Module, targets: Sequence[str]) -> None:
     absent = [t for t in targets if not any(name == t or name.endswith("." + t) for name in names)]
     if absent:
         leaves = sorted({name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, nn.Linear)})
-        raise ValueError(f"target modules {absent} are not in the model; its linear layers are named {leaves}")
+        raise DataError(
+            f"target modules {absent} are not in the model; its linear layers are named {leaves}",
+            field="targets",
+            fix="name some of its linear layers, or leave targets out for the study's",
+        )
 
 
 def apply_method(

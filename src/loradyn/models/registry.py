@@ -17,6 +17,7 @@ from pathlib import Path
 from transformers import AutoConfig, PretrainedConfig
 
 from loradyn.data.sources import cache_dir
+from loradyn.errors import DataError
 
 #: Architectures read as bidirectional encoders (sentence-pair input); every other one is a decoder.
 ENCODER_TYPES = frozenset(
@@ -67,10 +68,12 @@ def resolve_model(name: str) -> ModelSource:
         path = name
     try:
         config = AutoConfig.from_pretrained(path)
-    except OSError as err:
-        raise ValueError(
+    except (OSError, ValueError) as err:  # no such folder or hub id, offline, or a folder without a config
+        raise DataError(
             f"unknown model {name!r}: not an alias ({', '.join(ALIASES)}), not a local folder, and not a hub id "
-            f"that could be loaded ({str(err).splitlines()[0]})"
+            f"that could be loaded ({str(err).splitlines()[0]})",
+            field="model",
+            fix="use an alias, a folder with a config.json, or a hub id (online, or in the Hugging Face cache)",
         ) from None
     return ModelSource(name, path, config)
 

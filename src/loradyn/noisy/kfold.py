@@ -35,7 +35,7 @@ def fold_configs(config: RunConfig, k: int = DEFAULT_FOLDS) -> list[RunConfig]:
     data, noise, recipe, seed) is ``config``'s, so the folds train on the labels ``config`` trains on.
     """
     if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 2:
-        raise ValueError(f"k must be an integer of at least 2, got {k!r}")
+        raise DataError(f"k must be an integer of at least 2, got {k!r}", field="kfold", fix="use 2 or more folds (5)")
     return [
         dataclasses.replace(config, folds=int(k), fold=i, record_probs=True, n_tracked=None, tracked_ids=None)
         for i in range(k)

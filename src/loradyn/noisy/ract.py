@@ -61,7 +61,11 @@ def rank_discrepancy(
 def check_window(window: tuple[float, float]) -> None:
     """Raise unless ``window`` is ``(start, end)`` with ``0 <= start < end <= 1``."""
     if len(window) != 2 or not 0 <= window[0] < window[1] <= 1:
-        raise ValueError(f"window must be (start, end) with 0 <= start < end <= 1, got {window}")
+        raise DataError(
+            f"window must be (start, end) with 0 <= start < end <= 1, got {window}",
+            field="window",
+            fix="give two shares of training, the start before the end, e.g. 0.5,1.0",
+        )
 
 
 def _window_mean(

@@ -11,18 +11,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from loradyn.errors import DataError
 from loradyn.noisy.ract import DEFAULT_WINDOW, check_window
 from loradyn.noisy.rows import SOURCES
 from loradyn.noisy.runs import SCOPES
-from loradyn.train.config import RunConfig, coerce, read_mapping
+from loradyn.train.config import RunConfig, coerce, line_of, read_mapping, set_values
 
 THRESHOLDS = ("known_rate", "gmm", "trusted")
 ACTIONS = ("remove", "downweight", "both")
@@ -116,9 +113,9 @@ class RactConfig:
             raise DataError("one fold holds out everything", field="kfold", fix="use kfold: 2 or more (cleanlab: 5)")
         try:
             self.window = tuple(float(w) for w in self.window)
-            check_window(self.window)
         except (TypeError, ValueError) as err:
             raise DataError(str(err), field="window", fix="write window: [0.5, 1.0]") from None
+        check_window(self.window)
         if self.run.method != "lora":
             raise DataError(
                 f"method {self.run.method!r} has no rank", field="method", fix="use method: lora (RACT compares ranks)"
@@ -190,13 +187,7 @@ def load_ract_config(path: str | os.PathLike[str], overrides: list[str] | tuple[
     Every error names the file, the line of the field where it has one, the field and the fix.
     """
     path = Path(path)
-    values = read_mapping(path)
-    text = path.read_text(encoding="utf-8")
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--set expects key=value, got {item!r}")
-        values[key.strip()] = yaml.safe_load(value)
+    values = {**read_mapping(path), **set_values(overrides)}
     known = {f.name for f in dataclasses.fields(RunConfig)}
     unknown = sorted(set(values) - known - set(RACT_FIELDS))
     misplaced = [name for name in SET_BY_RACT if name in values]
@@ -205,7 +196,7 @@ def load_ract_config(path: str | os.PathLike[str], overrides: list[str] | tuple[
         raise DataError(
             f"unknown field {name}" if unknown else f"RACT sets {name} itself, step by step",
             path=path,
-            line=_line_of(text, name),
+            line=line_of(path, name),
             field=name,
             fix=f"use fields of RunConfig, or RACT's: {', '.join(RACT_FIELDS)}"
             if unknown
@@ -215,18 +206,10 @@ def load_ract_config(path: str | os.PathLike[str], overrides: list[str] | tuple[
     try:
         return RactConfig(run=RunConfig(**{k: coerce(k, v) for k, v in values.items()}), **ract)
     except DataError as err:
-        raise DataError(err.message, path=path, line=_line_of(text, err.field), field=err.field, fix=err.fix) from None
+        raise DataError(err.message, path=path, line=line_of(path, err.field), field=err.field, fix=err.fix) from None
     except ValueError as err:  # RunConfig's own checks begin with the field's name
         name = str(err).split(" ", 1)[0]
         name = name if name in known else None
         raise DataError(
-            str(err), path=path, line=_line_of(text, name), field=name, fix="see RunConfig's help for the field"
+            str(err), path=path, line=line_of(path, name), field=name, fix="see RunConfig's help for the field"
         ) from None
-
-
-def _line_of(text: str, key: str | None) -> int | None:
-    """The line of ``key:`` in the YAML text (top-level or nested), if it is written there."""
-    if key is None:
-        return None
-    match = re.search(rf"^\s*{re.escape(key)}\s*:", text, flags=re.MULTILINE)
-    return text.count("\n", 0, match.start()) + 1 if match else None

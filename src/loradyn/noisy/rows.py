@@ -21,7 +21,9 @@ AXIS = {"probe": "step", "inline": "epoch"}
 
 def check_source(source: str) -> None:
     if source not in SOURCES:
-        raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+        raise DataError(
+            f"source must be one of {', '.join(SOURCES)}, got {source!r}", field="source", fix="use one of them"
+        )
 
 
 def trained_rows(dynamics: pd.DataFrame) -> pd.DataFrame:

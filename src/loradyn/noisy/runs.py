@@ -11,6 +11,7 @@ configurations differ only in their rank.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections import defaultdict
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from loradyn.errors import DataError
-from loradyn.io import dumps, write_atomic, write_json
+from loradyn.io import check_writable, dumps, json_writer, read_parquet, read_text, write_atomic, write_files
 from loradyn.noisy.confident import confident_learning
 from loradyn.noisy.detectors import (
     aum_score,
@@ -107,7 +108,9 @@ def load_run(run_dir: str | os.PathLike[str], *, scope: str = "tracked") -> Nois
     pass covers them all, and ``source="auto"`` reads it).
     """
     if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+        raise DataError(
+            f"scope must be one of {', '.join(SCOPES)}, got {scope!r}", field="scope", fix="use one of them"
+        )
     run_dir = Path(run_dir)
     config = _read_config(run_dir)
     try:
@@ -122,7 +125,7 @@ def load_run(run_dir: str | os.PathLike[str], *, scope: str = "tracked") -> Nois
     path = run_dir / EXAMPLES
     if not path.is_file():
         raise DataError("no examples.parquet in the run directory", path=path, fix="point at a finished run directory")
-    examples = pd.read_parquet(path)
+    examples = read_parquet(path)
     missing = [c for c in EXAMPLE_COLUMNS if c not in examples]
     if missing:
         raise DataError(f"missing columns {missing}", path=path, field=missing[0], fix="re-record the run")
@@ -189,7 +192,9 @@ def pair_runs(runs: Sequence[NoisyRun], *, ranks: tuple[int, int] | None = None)
         group of matching runs must hold exactly two ranks.
     """
     if ranks is not None and (len(ranks) != 2 or not 0 < ranks[0] < ranks[1]):
-        raise ValueError(f"ranks must be (low, high) with 0 < low < high, got {ranks}")
+        raise DataError(
+            f"ranks must be (low, high) with 0 < low < high, got {ranks}", field="ranks", fix="write the low rank first"
+        )
     groups: dict[str, list[NoisyRun]] = defaultdict(list)
     for run in runs:
         if run.config.get("method", "lora") == "lora":
@@ -274,10 +279,12 @@ def detect(
         annotations exist, ``entropy`` and ``category``.
     """
     if detectors is not None and not detectors:
-        raise ValueError("detectors is empty; pass None for every applicable detector")
+        raise DataError("detectors is empty", field="detectors", fix="pass None for every applicable detector")
     unknown = sorted(set(detectors or ()) - set(DETECTORS))
     if unknown:
-        raise ValueError(f"detectors must be among {', '.join(DETECTORS)}, got {unknown}")
+        raise DataError(
+            f"detectors must be among {', '.join(DETECTORS)}, got {unknown}", field="detectors", fix="name known ones"
+        )
     check_source(source)
     check_window(window)
     if not run_dirs:
@@ -335,7 +342,7 @@ def _oof_probs(run: NoisyRun, *, required: bool) -> np.ndarray | None:
                 fix="train held-out folds first: loradyn detect --kfold K (loradyn.noisy.kfold.kfold_probs)",
             )
         return None
-    table = pd.read_parquet(path)
+    table = read_parquet(path, fix="train held-out folds: loradyn detect --kfold K")
     for column in ("example_id", "probs"):
         if column not in table:
             raise DataError(f"missing column {column!r}", path=path, field=column, fix="write example_id and probs")
@@ -406,10 +413,10 @@ def read_trusted(path: str | os.PathLike[str]) -> pd.Series:
     """A trusted subset from a file of ``example_id`` and ``is_noisy`` (true/false, 1/0): ``.csv``, ``.tsv``,
     ``.jsonl`` or ``.parquet``. Returns ``is_noisy`` (bool) indexed by example id."""
     path = Path(path)
-    readers = {
-        ".csv": pd.read_csv,
-        ".tsv": lambda p: pd.read_csv(p, sep="\t"),
-        ".jsonl": lambda p: pd.read_json(p, lines=True),
+    readers = {  # text is read by read_text, which names the line of a byte that is not UTF-8
+        ".csv": lambda p: pd.read_csv(io.StringIO(read_text(p))),
+        ".tsv": lambda p: pd.read_csv(io.StringIO(read_text(p)), sep="\t"),
+        ".jsonl": lambda p: pd.read_json(io.StringIO(read_text(p)), lines=True),
         ".parquet": pd.read_parquet,
     }
     if path.suffix not in readers:
@@ -418,6 +425,8 @@ def read_trusted(path: str | os.PathLike[str]) -> pd.Series:
         raise DataError("file not found", path=path, fix="check the path")
     try:
         table = readers[path.suffix](path)
+    except DataError:
+        raise
     except ValueError as err:
         raise DataError(f"unreadable ({err})", path=path, fix="write one row per item: example_id, is_noisy") from None
     for column in ("example_id", "is_noisy"):
@@ -467,6 +476,7 @@ def detect_runs(
     ``oof_probs.parquet`` in the run directory) so that confident learning applies; then the detections and their
     evaluation are written. ``options`` are `detect`'s.
     """
+    check_writable(result_files(out))
     if kfold is not None:
         for run_dir in run_dirs:
             check_kfold(run_dir, kfold)
@@ -479,21 +489,27 @@ def detect_runs(
     return write_results(detect(run_dirs, **options), out)
 
 
+def result_files(out: str | os.PathLike[str]) -> list[Path]:
+    """The files `write_results` writes into ``out``."""
+    out = Path(out)
+    return [out / DETECTIONS, *(out / name for name in EVALUATION.values()), out / EVALUATION_JSON]
+
+
 def write_results(detections: pd.DataFrame, out: str | os.PathLike[str]) -> dict[str, Any]:
     """Write a detections table and its evaluation (`loradyn.noisy.evaluation.evaluation_tables`) into ``out``,
     each file atomically: ``detections.parquet``, the `EVALUATION` Parquet files, and ``evaluation.json`` (the same
     tables as lists of records). Returns the JSON's contents, with ``written`` (the paths)."""
     out = Path(out)
+    check_writable(result_files(out))
     tables = evaluation_tables(detections)
-    written = [write_detections(detections, out / DETECTIONS)]
+    writers = {out / DETECTIONS: lambda tmp: detections.to_parquet(tmp, index=False)}
     for name, table in tables.items():
-        written.append(write_atomic(out / EVALUATION[name], lambda tmp, t=table: t.to_parquet(tmp, index=False)))
+        writers[out / EVALUATION[name]] = lambda tmp, t=table: t.to_parquet(tmp, index=False)
+    payload: dict[str, Any] = {name: records(table) for name, table in tables.items()}
+    payload["written"] = [str(p) for p in [*writers, out / EVALUATION_JSON]]
+    write_files({**writers, out / EVALUATION_JSON: json_writer(payload)})  # all or nothing
     for name in EVALUATION.keys() - tables.keys():  # e.g. no categories now: an earlier file would mislead
         (out / EVALUATION[name]).unlink(missing_ok=True)
-    payload: dict[str, Any] = {name: records(table) for name, table in tables.items()}
-    written.append(out / EVALUATION_JSON)
-    payload["written"] = [str(p) for p in written]
-    write_json(out / EVALUATION_JSON, payload)
     return payload
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from loradyn.errors import DataError
-from loradyn.io import dumps
+from loradyn.io import dumps, read_json
 from loradyn.train.config import RunConfig
 
 RUN_JSON = "run.json"
@@ -21,10 +21,14 @@ def read_run(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     path = Path(run_dir) / RUN_JSON
     if not path.is_file():
         return None
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise DataError(f"malformed JSON ({err.msg})", path=path, line=err.lineno, fix="remove the folder") from None
+    run = read_json(path, fix="re-record the run, or point at another run directory")
+    if not isinstance(run, dict):
+        raise DataError(
+            f"run.json holds a {type(run).__name__}, not a run's record",
+            path=path,
+            fix="point at a run directory made by loradyn train",
+        )
+    return run
 
 
 def is_complete(run_dir: str | os.PathLike[str]) -> bool:

@@ -16,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from loradyn.io import write_atomic
+from loradyn.errors import DataError
+from loradyn.io import check_writable, write_files
 from loradyn.report import figures
 from loradyn.report.correlation_tables import (
     concordance_table,
@@ -42,7 +43,7 @@ from loradyn.report.render import (
     to_markdown,
 )
 from loradyn.report.run_tables import accuracy_table, multiple_testing_table
-from loradyn.report.sweep import OWN_FOLDERS, Sweep, load_sweep
+from loradyn.report.sweep import OWN_FOLDERS, Sweep, find_runs, load_sweep
 from loradyn.report.table import Table
 from loradyn.report.unlearning_tables import category_region_table, learned_then_lost_table, unlearning_table
 from loradyn.report.verdicts import findings
@@ -73,6 +74,16 @@ def write_report(
     """
     started = time.perf_counter()
     command = command or command_line()
+    runs = {d.name for d in find_runs(sweep_dir)[0]}  # a missing sweep folder is named first
+    target = Path(out) if out is not None else Path(sweep_dir)
+    check_writable([*(target / name for name in OUTPUTS), target / FIGURES / "figure.png"])
+    if map_run_name is not None and runs and map_run_name not in runs:
+        raise DataError(
+            f"no complete run named {map_run_name!r} in the sweep",
+            path=sweep_dir,
+            field="--map-run",
+            fix="name one of its complete runs, or leave --map-run out",
+        )
     sweep = load_sweep(sweep_dir, n_resamples=n_resamples, seed=seed, workers=workers, force=force)
     tables = _tables(sweep)
     verdicts = findings(sweep.conditions, tables, sweep.family)
@@ -80,18 +91,15 @@ def write_report(
     provenance = made_by(command, time.perf_counter() - started)
     blocks = _page(sweep, tables, verdicts, figs, datamap, map_note, provenance)
     title = f"loradyn report: {sweep.path.resolve().name}"
-    target = Path(out) if out is not None else sweep.path
     texts = {
         "report.md": to_markdown(blocks, figures=FIGURES),
         "report.html": to_html(blocks, title=title),
         "tables.tex": to_latex(blocks, title=title, provenance=provenance),
     }
-    written = []
-    for fig in figs:
-        path = target / FIGURES / f"{fig.name}.png"
-        written.append(str(write_atomic(path, lambda tmp, png=fig.png: tmp.write_bytes(png))))
+    writers = {target / FIGURES / f"{fig.name}.png": lambda tmp, png=fig.png: tmp.write_bytes(png) for fig in figs}
     for name in OUTPUTS:
-        written.append(str(write_atomic(target / name, lambda tmp, t=texts[name]: tmp.write_text(t, "utf-8"))))
+        writers[target / name] = lambda tmp, t=texts[name]: tmp.write_text(t, "utf-8")
+    written = [str(p) for p in write_files(writers)]  # all or nothing
     for stale in (target / FIGURES).glob("*.png"):  # a figure of an earlier report that this sweep no longer has
         if str(stale) not in written:
             stale.unlink()

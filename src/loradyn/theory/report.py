@@ -13,15 +13,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from loradyn.io import write_atomic, write_json
+from loradyn.io import check_writable, json_writer, write_atomic, write_files
+
+
+def experiment_files(folder: Path, name: str) -> list[Path]:
+    """The files `save_experiment` writes for ``name``, for commands to check before they compute anything."""
+    return [*(folder / f"{name}.{suffix}" for suffix in ("csv", "png", "json")), folder / "theory.md"]
 
 
 def save_experiment(folder: Path, name: str, table: pd.DataFrame, plot, *, command: str) -> None:
     """Write ``name``'s csv, png and provenance atomically, then rebuild ``theory.md``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / f"{name}.csv", lambda tmp: table.to_csv(tmp, index=False))
-    write_atomic(folder / f"{name}.png", lambda tmp: plot(table, tmp))
-    write_json(folder / f"{name}.json", {"command": command, "date": time.strftime("%Y-%m-%d")})
+    check_writable(experiment_files(folder, name))
+    write_files(
+        {
+            folder / f"{name}.csv": lambda tmp: table.to_csv(tmp, index=False),
+            folder / f"{name}.png": lambda tmp: plot(table, tmp),
+            folder / f"{name}.json": json_writer({"command": command, "date": time.strftime("%Y-%m-%d")}),
+        }
+    )
     write_theory_report(folder)
 
 

@@ -3,7 +3,6 @@ separation), and how clean accuracy varies with the adapter rank on real data.""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,13 +11,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from loradyn.errors import DataError
+from loradyn.io import read_json, read_parquet
 from loradyn.metrics.curves import checkpoint_matrices, first_learned, learned
 from loradyn.store import read_dynamics
 from loradyn.theory.figures import figure
 
 
 def _config(run_dir: Path) -> dict:
-    return json.loads((run_dir / "run.json").read_text())
+    return read_json(run_dir / "run.json")
+
+
+#: What the theory tools read from each run's ``run.json``: these ``config`` fields and these top-level entries.
+CONFIG_FIELDS = ("dataset", "model", "rank", "noise_rate")
 
 
 def usable_runs(run_dirs: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[str]]:
@@ -26,10 +31,13 @@ def usable_runs(run_dirs: Sequence[str | os.PathLike[str]]) -> tuple[list[Path],
     is left out."""
     usable, skipped = [], []
     for run_dir in map(Path, run_dirs):
+        if not (run_dir / "run.json").is_file():
+            skipped.append(f"{run_dir}: not a run directory (no run.json)")
+            continue
         try:
             run = _config(run_dir)
-        except (OSError, ValueError):
-            skipped.append(f"{run_dir}: not a run directory (no readable run.json)")
+        except DataError as err:
+            skipped.append(f"{run_dir}: run.json is unreadable ({err.message})")
             continue
         config = run.get("config") if isinstance(run, dict) else None
         if not isinstance(config, dict) or run.get("status") != "complete":
@@ -38,11 +46,21 @@ def usable_runs(run_dirs: Sequence[str | os.PathLike[str]]) -> tuple[list[Path],
             )
         elif config.get("method") != "lora":
             skipped.append(f"{run_dir}: method {config.get('method')!r} has no rank")
+        elif any(name not in config for name in CONFIG_FIELDS) or not _final_accuracy(run):
+            skipped.append(f"{run_dir}: run.json lacks {', '.join(CONFIG_FIELDS)} or the accuracy per epoch")
         elif not (run_dir / "dynamics.parquet").is_file():
             skipped.append(f"{run_dir}: no dynamics.parquet")
         else:
             usable.append(run_dir)
     return usable, skipped
+
+
+def _final_accuracy(run: dict) -> float | None:
+    """The last epoch's validation accuracy, where run.json also says how many steps the run took; else None."""
+    per_epoch, progress = run.get("val_accuracy_per_epoch"), run.get("progress")
+    finished = isinstance(progress, dict) and isinstance(progress.get("step"), int)
+    ok = finished and isinstance(per_epoch, list) and per_epoch and isinstance(per_epoch[-1], int | float)
+    return per_epoch[-1] if ok else None
 
 
 def learning_steps(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
@@ -56,7 +74,7 @@ def learning_steps(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     ids, steps, (correct,) = checkpoint_matrices(
         probes.assign(correct=learned(probes["pred"], probes["label"])), ("correct",)
     )
-    examples = pd.read_parquet(run_dir / "examples.parquet").set_index("example_id")
+    examples = read_parquet(run_dir / "examples.parquet").set_index("example_id")
     return pd.DataFrame(
         {
             "example_id": ids,
@@ -109,7 +127,7 @@ def rank_accuracy(run_dirs: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
                 "setting": f"{config['dataset']}, {config['model']}",
                 "rank": config["rank"],
                 "noise_rate": config["noise_rate"],
-                "accuracy": run["val_accuracy_per_epoch"][-1],
+                "accuracy": _final_accuracy(run),
             }
         )
     grouped = pd.DataFrame(rows).groupby(["setting", "noise_rate", "rank"])["accuracy"]

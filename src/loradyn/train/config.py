@@ -15,7 +15,9 @@ import yaml
 
 from loradyn.data.annotations import CATEGORIES
 from loradyn.data.noise import NOISE_KINDS
+from loradyn.data.standard import STANDARD
 from loradyn.errors import DataError
+from loradyn.io import read_text
 from loradyn.models.methods import METHODS
 
 RECORD_LABELS = ("original", "noisy", "both")
@@ -190,6 +192,23 @@ class RunConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if not 0 <= self.noise_rate < 1:
             raise ValueError(f"noise_rate must be in [0, 1), got {self.noise_rate}")
+        for name in ITEM_COUNTS:
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be a positive number of items, or all; got {getattr(self, name)}")
+        for key, value in (self.data_mapping or {}).items():
+            if key not in DATA_MAPPING:
+                raise ValueError(
+                    f"data_mapping has an unknown key {key!r}; its keys are {', '.join(DATA_MAPPING)} (as `loradyn "
+                    "data summary` takes them)"
+                )
+            if not conforms(value, DATA_MAPPING[key]):
+                raise ValueError(f"data_mapping {key} must be {type_name(DATA_MAPPING[key])}, got {value!r}")
+        if self.bulk is not None and self.bulk not in STANDARD:
+            raise ValueError(f"bulk must be one of {', '.join(STANDARD)}, got {self.bulk!r}")
+        if self.bulk is not None and self.dataset in STANDARD:
+            raise ValueError(f"bulk adds items to an annotated dataset; {self.dataset} trains on its own items")
+        if self.noise_kind == "asymmetric" and self.noise_rate > 0 and not self.noise_class_map:
+            raise ValueError("noise_class_map is needed by noise_kind=asymmetric, e.g. {0: 1, 1: 2, 2: 0}")
         ranges = {
             "lr": (0, None, "a positive learning rate"),
             "max_grad_norm": (0, None, "a positive clipping norm (a negative one ascends the gradient)"),
@@ -243,6 +262,16 @@ class RunConfig:
 
 FIELD_TYPES = typing.get_type_hints(RunConfig)
 
+
+#: What ``data_mapping`` takes: the fields of `loradyn.data.catalog.FileMapping`, as YAML writes them.
+DATA_MAPPING = {
+    "text_fields": list[str],
+    "count_fields": list[str] | None,
+    "labels_field": str | None,
+    "label_names": list[str] | None,
+    "id_field": str | None,
+    "gold_field": str | None,
+}
 
 #: Item counts that take ``all`` (None: every item), in configurations and sweep files alike.
 ITEM_COUNTS = ("n_bulk", "n_tracked", "n_validation")
@@ -314,14 +343,7 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 def read_yaml(path: Path) -> Any:
     """A YAML file, with located errors: unreadable, not UTF-8, malformed, or a key given twice."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DataError("not a UTF-8 text file", path=path, fix="save it as UTF-8 YAML") from None
-    except OSError as err:
-        raise DataError(
-            f"cannot read it ({err.strerror})", path=path, fix="check the path and its permissions"
-        ) from None
+    text = read_text(path, what="YAML file")
     loader = _UniqueKeyLoader(text)
     loader.name = str(path)
     try:
@@ -341,7 +363,7 @@ def read_yaml(path: Path) -> Any:
 
 def read_mapping(path: Path) -> dict[str, Any]:
     """A configuration file: YAML holding one mapping of field: value (empty for an empty file)."""
-    if not path.is_file():
+    if not path.exists():
         raise DataError("configuration file not found", path=path, fix="check the path")
     values = read_yaml(path) or {}
     if not isinstance(values, dict):
@@ -349,37 +371,61 @@ def read_mapping(path: Path) -> dict[str, Any]:
     return values
 
 
+def set_values(overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``--set key=value`` overrides as a mapping, each value parsed as YAML, with located errors."""
+    values: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise DataError(f"expects key=value, got {item!r}", field="--set", fix="write e.g. --set rank=16")
+        try:
+            values[key] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise DataError(
+                f"the value {text!r} is not valid YAML", field=f"--set {key}", fix="quote it, or close its brackets"
+            ) from None
+    return values
+
+
+def line_of(path: Path | None, key: str | None) -> int | None:
+    """The line of ``key:`` in a YAML file (top-level or nested), if it is written there."""
+    if path is None or key is None:
+        return None
+    text = read_text(path)
+    match = re.search(rf"^\s*{re.escape(key)}\s*:", text, flags=re.MULTILINE)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
 def load_config(path: str | os.PathLike[str] | None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
-    """Read a YAML run configuration and apply ``key=value`` overrides (values parsed as YAML)."""
+    """Read a YAML run configuration and apply ``key=value`` overrides (values parsed as YAML).
+
+    Every error names where the value came from: the file, the line and the field, or the ``--set`` option."""
     values: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
         values = read_mapping(path)
-    set_keys = set()
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        set_keys.add(key.strip())
-        if not sep:
-            raise ValueError(f"--set expects key=value, got {item!r}")
-        try:
-            values[key.strip()] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise DataError(f"--set {item}: the value is not valid YAML", field=key.strip(), fix="quote it") from None
-    known = {f.name for f in dataclasses.fields(RunConfig)}
-    unknown = sorted(set(values) - known)
+    set_keys = set_values(overrides)
+    values.update(set_keys)
+
+    def where(name: str) -> dict[str, Any]:
+        if name in set_keys:
+            return {"path": None, "field": f"--set {name}"}
+        return {"path": path, "line": line_of(path, name), "field": name if name in values else None}
+
+    unknown = sorted(set(values) - set(FIELD_TYPES))
     if unknown:
         raise DataError(
             f"unknown field(s) {', '.join(unknown)}",
-            path=path,
-            field=unknown[0],
-            fix=f"use fields of RunConfig: {', '.join(sorted(known))}",
+            **where(unknown[0]),
+            fix=f"use fields of RunConfig: {', '.join(sorted(FIELD_TYPES))}",
         )
     values = {name: coerce(name, value) for name, value in values.items()}
     try:
         return RunConfig(**values)
     except ValueError as err:
-        name = str(err).split(" ", 1)[0]
-        where = {"path": None, "field": f"--set {name}"} if name in set_keys else {"path": path}
         raise DataError(
-            str(err), **where, fix="see RunConfig's help for the field (src/loradyn/train/config.py)"
+            str(err),
+            **where(str(err).split(" ", 1)[0]),
+            fix="see RunConfig's help for the field (src/loradyn/train/config.py)",
         ) from None

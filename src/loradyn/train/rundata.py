@@ -50,7 +50,11 @@ def _sample(n_items: int, n: int | None, seed: int, what: str) -> np.ndarray:
     if n is None:
         return np.arange(n_items)
     if not 0 < n <= n_items:
-        raise ValueError(f"{what}={n} but only {n_items} are available; pass a value in 1..{n_items}, or {what}: all")
+        raise DataError(
+            f"{what}={n} but only {n_items} are available",
+            field=what,
+            fix=f"pass a value in 1..{n_items}, or {what}: all",
+        )
     return np.sort(np.random.default_rng(seed).choice(n_items, size=n, replace=False))
 
 
@@ -93,9 +97,11 @@ def build_run_data(config: RunConfig) -> RunData:
         validation = load_standard(name, VALIDATION_SPLIT[name], data_dir=config.data_dir)
         annotations = None
     else:
-        raise ValueError(
-            f"dataset must be one of {[*CHAOSNLI_NAMES, *STANDARD]}, a .csv/.tsv/.jsonl multi-annotator file (with "
-            f"data_mapping), or a folder written by loradyn noise inject; got {config.dataset!r}"
+        raise DataError(
+            f"unknown dataset {config.dataset!r}",
+            field="dataset",
+            fix=f"use one of {', '.join([*CHAOSNLI_NAMES, *STANDARD])}, a .csv/.tsv/.jsonl multi-annotator file (with "
+            "data_mapping), or a folder written by loradyn noise inject",
         )
     validation = validation.take(_sample(len(validation), config.n_validation, SUBSET_SEED, "n_validation"))
     if injected:  # validate against the truth, train on the noise
@@ -137,16 +143,7 @@ def build_run_data(config: RunConfig) -> RunData:
 
 def _mapping(config: RunConfig) -> FileMapping | None:
     """How a user's multi-annotator file maps onto loradyn (``data_mapping``), as `loradyn data summary` takes it."""
-    if config.data_mapping is None:
-        return None
-    try:
-        return FileMapping(**config.data_mapping)
-    except TypeError as err:
-        raise DataError(
-            f"data_mapping has an unknown key ({err})",
-            field="data_mapping",
-            fix="use text_fields, count_fields, labels_field, label_names, id_field, gold_field",
-        ) from None
+    return None if config.data_mapping is None else FileMapping(**config.data_mapping)  # keys checked by RunConfig
 
 
 def _known(ids: list[str], train: Examples, field: str) -> list[str]:

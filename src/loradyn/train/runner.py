@@ -35,7 +35,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from loradyn.errors import DataError
-from loradyn.io import write_atomic, write_json
+from loradyn.io import check_writable, read_json, write_atomic, write_json
 from loradyn.models.adapters import apply_method
 from loradyn.models.registry import resolve_model
 from loradyn.store import DynamicsStore
@@ -98,7 +98,7 @@ def _mixed_precision(precision: str) -> str:
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
         return "no"
     if precision == "fp16" and not torch.cuda.is_available():
-        raise ValueError("precision='fp16' needs a CUDA device; use fp32 or bf16 on a CPU")
+        raise DataError("precision='fp16' needs a CUDA device", field="precision", fix="use fp32 or bf16 on a CPU")
     return {"fp32": "no"}.get(precision, precision)
 
 
@@ -195,15 +195,13 @@ class Run:
             if self.dir.exists() and any(p.name not in RUN_FILES for p in self.dir.iterdir()):
                 raise DataError("not a loradyn run directory, and not empty", path=self.dir, fix="choose another --out")
             return None
-        try:
-            previous = json.loads(run_json.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as err:
-            raise DataError(f"run.json is not valid JSON ({err})", path=run_json, fix="choose another --out") from None
+        previous = read_json(run_json, fix="choose another --out")
         if not isinstance(previous, dict) or not isinstance(previous.get("config"), dict):
             raise DataError("run.json has no config mapping", path=run_json, field="config", fix="choose another --out")
         return previous
 
     def _check_run_dir(self) -> None:
+        check_writable([self.dir / RUN_JSON])  # before the data and the model are built
         previous = self._previous()
         if previous is None:
             return

@@ -1,0 +1,507 @@
+"""Bad input to `loradyn train`, `loradyn demo`, `loradyn ract` and `loradyn sweep`: overrides, configuration and sweep
+files, and run directories that are not what they seem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalogue import (
+    CSV,
+    SMOKE,
+    TINY,
+    Case,
+    folder,
+    train_json,
+)
+
+TRAIN_OUT = ("--out", "{tmp}/run", "--data-dir", "{data}", "--quiet")
+
+
+def train(name: str, what: str, sets: tuple[str, ...], words: tuple[str, ...], **case: Any) -> Case:
+    args = ["train", case.pop("config", SMOKE), *case.pop("out", TRAIN_OUT)]
+    for item in (*TINY, *sets):
+        args += ["--set", item]
+    return Case("train", name, what, tuple(args), words, **case)
+
+
+def config_file(name: str, what: str, text: str | bytes, words: tuple[str, ...], **case: Any) -> Case:
+    return train(name, what, (), ("{tmp}/c.yaml", *words), config="{tmp}/c.yaml", files={"c.yaml": text}, **case)
+
+
+TRAIN = [
+    train("rank-four", "--set rank=four", ("rank=four",), ("field '--set rank'", "rank must be int, got 'four'")),
+    train("rank-fraction", "--set rank=4.5", ("rank=4.5",), ("field '--set rank'", "rank must be int, got 4.5")),
+    train("seed-text", "--set seed=abc", ("seed=abc",), ("field '--set seed'", "seed must be int")),
+    train("value-bad-yaml", "--set rank=[4 (malformed YAML)", ("rank=[4",), ("field '--set rank'", "not valid YAML")),
+    train("epochs-fraction", "--set epochs=1.5", ("epochs=1.5",), ("field '--set epochs'", "epochs must be int")),
+    train(
+        "batch-fraction",
+        "--set batch_size=2.5",
+        ("batch_size=2.5",),
+        ("field '--set batch_size'", "batch_size must be int, got 2.5"),
+    ),
+    train(
+        "targets-text",
+        "--set targets=query (not a list)",
+        ("targets=query",),
+        ("field '--set targets'", "targets must be list[str] | null, got 'query'"),
+    ),
+    train("max-length-one", "--set max_length=1", ("max_length=1",), ("max_length must be at least 8 tokens",)),
+    train(
+        "grad-norm-negative",
+        "--set max_grad_norm=-1 (gradient ascent)",
+        ("max_grad_norm=-1",),
+        ("max_grad_norm must be a positive clipping norm",),
+    ),
+    train(
+        "lr-floor-negative",
+        "--set lr_floor=-2 (a negative learning rate)",
+        ("lr_floor=-2",),
+        ("lr_floor must be a share of the peak learning rate",),
+    ),
+    train(
+        "weight-decay-negative",
+        "--set weight_decay=-0.1",
+        ("weight_decay=-0.1",),
+        ("weight_decay must be zero or positive",),
+    ),
+    train("warmup-negative", "--set warmup_ratio=-1", ("warmup_ratio=-1",), ("warmup_ratio must be a share",)),
+    train("rank-zero", "--set rank=0", ("rank=0",), ("field '--set rank'", "rank must be a positive integer")),
+    train("rank-negative", "--set rank=-4", ("rank=-4",), ("rank must be a positive integer, got -4",)),
+    train("alpha-with-ia3", "alpha with method ia3", ("method=ia3", "alpha=8"), ("alpha applies to LoRA only",)),
+    train("fp16-on-cpu", "precision fp16 without a GPU", ("precision=fp16",), ("fp16' needs a CUDA device",)),
+    train(
+        "targets-not-in-model",
+        "LoRA targets the model does not have",
+        ("targets=[q_proj, v_proj]",),
+        ("field 'targets'", "target modules ['q_proj', 'v_proj'] are not in the model"),
+    ),
+    train("lr-zero", "--set lr=0", ("lr=0",), ("lr must be a positive learning rate",)),
+    train("lr-text", "--set lr=abc", ("lr=abc",), ("lr must be float, got 'abc'",)),
+    train("noise-rate-two", "--set noise_rate=2", ("noise_rate=2",), ("noise_rate must be in [0, 1)",)),
+    train("n-bulk-negative", "--set n_bulk=-5", ("n_bulk=-5",), ("field '--set n_bulk'", "positive number of items")),
+    train("n-tracked-zero", "--set n_tracked=0", ("n_tracked=0",), ("field '--set n_tracked'", "positive number")),
+    train(
+        "bulk-unknown",
+        "--set bulk=imagenet (was ignored)",
+        ("bulk=imagenet",),
+        ("bulk must be one of snli, mnli, ag-news",),
+    ),
+    train(
+        "bulk-with-standard",
+        "bulk with a standard dataset (was ignored)",
+        ("bulk=snli",),
+        ("field '--set bulk'", "ag-news trains on its own items"),
+    ),
+    train("set-empty-key", "--set =4", ("=4",), ("field '--set'", "expects key=value, got '=4'")),
+    train("set-no-equals", "--set rank", ("rank",), ("field '--set'", "expects key=value, got 'rank'")),
+    train("unknown-field", "--set colour=blue", ("colour=blue",), ("field '--set colour'", "unknown field(s) colour")),
+    train(
+        "mapping-bool",
+        "data_mapping count_fields: yes (YAML's true)",
+        ("data_mapping={count_fields: yes}",),
+        ("data_mapping count_fields must be list[str] | null, got True",),
+    ),
+    train(
+        "mapping-unknown-key",
+        "data_mapping with an unknown key",
+        ("data_mapping={colour: 1}",),
+        ("data_mapping has an unknown key 'colour'",),
+    ),
+    train(
+        "asymmetric-no-map",
+        "asymmetric noise without noise_class_map",
+        ("noise_rate=0.3", "noise_kind=asymmetric"),
+        ("noise_class_map is needed",),
+    ),
+    train(
+        "noisy-without-noise", "record_labels=noisy without noise", ("record_labels=noisy",), ("needs noise_rate > 0",)
+    ),
+    train("method-unknown", "method=adalora", ("method=adalora",), ("method must be one of lora, ia3, full",)),
+    train("precision-unknown", "precision=fp8", ("precision=fp8",), ("precision must be one of",)),
+    train(
+        "grad-accum-over-batch",
+        "grad_accum above batch_size",
+        ("batch_size=3", "grad_accum=4"),
+        ("grad_accum 4 exceeds batch_size 3",),
+    ),
+    train("folds-alone", "folds without fold", ("folds=2",), ("folds and fold go together",)),
+    train(
+        "category-unknown",
+        "train_categories=[dirty]",
+        ("train_categories=[dirty]",),
+        ("train_categories must be among clean, ambiguous, contested",),
+    ),
+    train(
+        "exclude-unknown-id",
+        "exclude_ids naming no training example",
+        ("exclude_ids=[nope]",),
+        ("field 'exclude_ids'", "1 id(s) are not training examples"),
+    ),
+    train(
+        "tracked-unknown-id",
+        "tracked_ids naming no training example",
+        ("tracked_ids=[4718146904.jpg#2r1n, not-an-id]", "n_tracked=all"),
+        ("field 'tracked_ids'", "2 id(s) are not training examples"),
+    ),
+    train(
+        "too-many-tracked",
+        "n_tracked above the items there are",
+        ("n_tracked=5000",),
+        ("n_tracked=5000 but only 16 are available",),
+    ),
+    train(
+        "dataset-unmapped-file",
+        "a user file as dataset without data_mapping",
+        ("dataset={tmp}/v.csv",),
+        ("{tmp}/v.csv", "needs its annotations mapped"),
+        files={"v.csv": CSV},
+    ),
+    train(
+        "dataset-unknown", "dataset=imagenet", ("dataset=imagenet",), ("field 'dataset'", "unknown dataset 'imagenet'")
+    ),
+    train(
+        "model-unknown",
+        "an unknown model, offline",
+        ("model=no-such-model-anywhere",),
+        ("field 'model'", "unknown model 'no-such-model-anywhere'"),
+    ),
+    train(
+        "config-missing",
+        "a configuration file that does not exist",
+        (),
+        ("{tmp}/c.yaml", "configuration file not found"),
+        config="{tmp}/c.yaml",
+    ),
+    config_file("config-malformed", "malformed YAML", "model: minilm\nrank: [4\n", (":3", "malformed YAML")),
+    config_file(
+        "config-duplicate-key",
+        "a YAML key given twice",
+        "rank: 4\nrank: 8\n",
+        (":2", "field 'rank'", "the key 'rank' is given twice (lines 1 and 2)"),
+    ),
+    config_file("config-binary", "a binary configuration file", b"\xff\xfe\x00rank", (":1", "not UTF-8 text")),
+    config_file(
+        "config-list", "a configuration that is a list", "- rank: 4\n", ("expected a mapping of field: value",)
+    ),
+    config_file(
+        "config-null",
+        "rank: null",
+        "dataset: ag-news\nrank: null\n",
+        (":2", "field 'rank'", "rank must be int, got None"),
+    ),
+    config_file("config-tab", "a tab in the YAML", "rank:\t4\n", (":1", "malformed YAML")),
+    config_file(
+        "config-python-tag",
+        "a YAML tag that would run code (never constructed)",
+        "rank: !!python/object/apply:os.system ['echo pwned']\n",
+        (":1", "malformed YAML", "could not determine a constructor"),
+    ),
+    config_file(
+        "config-unknown-field",
+        "an unknown field in the file",
+        "dataset: ag-news\nlearning_rate: 0.1\n",
+        (":2", "field 'learning_rate'", "unknown field(s) learning_rate"),
+    ),
+    train(
+        "config-folder",
+        "a folder as the configuration",
+        (),
+        ("{tmp}/c.yaml", "is a folder, not a YAML file"),
+        config="{tmp}/c.yaml",
+        make=(folder("c.yaml"),),
+    ),
+    train(
+        "out-is-file",
+        "--out that is a file",
+        (),
+        ("{tmp}/run", "is a file where an output folder goes"),
+        files={"run": "a file"},
+    ),
+    train(
+        "out-run-json-list",
+        "--out whose run.json is a list",
+        (),
+        ("{tmp}/run/run.json", "field 'config'", "run.json has no config mapping"),
+        files={"run/run.json": "[1, 2]"},
+    ),
+    train(
+        "out-run-json-no-config",
+        "--out whose run.json has no config",
+        (),
+        ("{tmp}/run/run.json", "run.json has no config mapping"),
+        files={"run/run.json": '{"status": "running"}'},
+    ),
+    train(
+        "out-run-json-invalid",
+        "--out whose run.json is not JSON",
+        (),
+        ("{tmp}/run/run.json:1", "malformed JSON"),
+        files={"run/run.json": '{"status": '},
+    ),
+    train(
+        "out-run-json-folder",
+        "--out whose run.json is a folder",
+        (),
+        ("{tmp}/run/run.json", "is a folder where an output file goes"),
+        make=(folder("run/run.json"),),
+    ),
+    train(
+        "out-foreign-folder",
+        "--out that holds other files",
+        (),
+        ("{tmp}/run", "not a loradyn run directory, and not empty"),
+        files={"run/notes.txt": "mine"},
+    ),
+    train(
+        "out-complete",
+        "--out holding a complete run",
+        (),
+        ("{tmp}/run", "this run is already complete", "--force"),
+        make=(train_json("run", "complete"),),
+    ),
+    train(
+        "out-other-config",
+        "--out holding an unfinished run of another configuration",
+        (),
+        ("{tmp}/run/run.json", "cannot resume: the configuration differs in rank"),
+        make=(train_json("run", "running", rank=8),),
+    ),
+    Case(
+        "train",
+        "demo-foreign-run-json",
+        "demo --out over a foreign run.json",
+        ("demo", "--out", "{tmp}/demo", "--data-dir", "{data}"),
+        ("{tmp}/demo/run.json", "run.json has no config mapping"),
+        {"demo/run.json": '{"hello": 1}'},
+    ),
+    Case(
+        "train",
+        "demo-run-json-list",
+        "demo --out over a run.json that is a list",
+        ("demo", "--out", "{tmp}/demo", "--data-dir", "{data}"),
+        ("{tmp}/demo/run.json", "run.json has no config mapping"),
+        {"demo/run.json": "[1]"},
+    ),
+    Case(
+        "train",
+        "demo-run-json-invalid",
+        "demo --out over a run.json that is not JSON",
+        ("demo", "--out", "{tmp}/demo", "--data-dir", "{data}"),
+        ("{tmp}/demo/run.json:1", "malformed JSON"),
+        {"demo/run.json": "{bad"},
+    ),
+]
+
+
+def ract(name: str, what: str, text: str, words: tuple[str, ...], *sets: str) -> Case:
+    args = ["ract", "{tmp}/r.yaml", "--out", "{tmp}/out"]
+    for item in sets:
+        args += ["--set", item]
+    return Case("ract", name, what, tuple(args), words, {"r.yaml": text})
+
+
+RACT = [
+    Case(
+        "ract",
+        "config-missing",
+        "a RACT configuration that does not exist",
+        ("ract", "{tmp}/r.yaml", "--out", "{tmp}/out"),
+        ("{tmp}/r.yaml", "configuration file not found"),
+    ),
+    ract(
+        "ranks-backwards",
+        "low_rank above high_rank",
+        "low_rank: 16\nhigh_rank: 4\n",
+        ("{tmp}/r.yaml:1", "field 'low_rank'", "low_rank 16 is above high_rank 4"),
+    ),
+    ract("rank-set", "rank in a RACT configuration", "rank: 4\n", ("{tmp}/r.yaml:1", "field 'rank'", "RACT sets rank")),
+    ract("threshold-unknown", "threshold: magic", "threshold: magic\n", ("{tmp}/r.yaml:1", "field 'threshold'")),
+    ract("low-rank-text", "low_rank: four", "low_rank: four\n", ("{tmp}/r.yaml:1", "expected a positive integer")),
+    ract(
+        "set-bad-yaml",
+        "--set low_rank=[ (malformed YAML)",
+        "epochs: 1\n",
+        ("field '--set low_rank'", "not valid YAML"),
+        "low_rank=[",
+    ),
+    ract(
+        "set-batch-fraction",
+        "--set batch_size=2.5",
+        "epochs: 1\n",
+        ("field 'batch_size'", "must be int, got 2.5"),
+        "batch_size=2.5",
+    ),
+    ract("set-no-equals", "--set nonsense", "epochs: 1\n", ("field '--set'", "expects key=value"), "nonsense"),
+    ract("duplicate-key", "a key given twice", "epochs: 1\nepochs: 2\n", ("{tmp}/r.yaml:2", "given twice")),
+    ract("list", "a configuration that is a list", "- 1\n", ("{tmp}/r.yaml", "expected a mapping")),
+    ract(
+        "grid-repeats",
+        "a grid noise rate listed twice",
+        "grid: {noise_rate: [0.1, 0.1]}\n",
+        ("{tmp}/r.yaml", "field 'noise_rate'", "distinct values"),
+    ),
+    ract(
+        "grid-rate-two",
+        "a grid noise rate of 2",
+        "grid: {noise_rate: [2]}\n",
+        ("{tmp}/r.yaml:1", "noise_rate must be in [0, 1)"),
+    ),
+    ract("unknown-field", "an unknown field", "learning_rate: 0.1\n", ("{tmp}/r.yaml:1", "field 'learning_rate'")),
+    ract("window-backwards", "window: [0.9, 0.5]", "window: [0.9, 0.5]\n", ("{tmp}/r.yaml:1", "field 'window'")),
+]
+
+
+def sweep(name: str, what: str, text: str | bytes, words: tuple[str, ...], *options: str, **case: Any) -> Case:
+    """A sweep file ``{tmp}/s.yaml`` holding ``text``, run with ``options`` (default: --dry-run)."""
+    args = ("sweep", "{tmp}/s.yaml", *(options or ("--dry-run",)))
+    return Case("sweep", name, what, args, words, {"s.yaml": text, **case.pop("files", {})}, **case)
+
+
+GOOD_SWEEP = "base: {epochs: 1, n_bulk: 16, n_tracked: 8, n_validation: 8, max_length: 48, dataset: ag-news}\n"
+SWEEP = [
+    sweep("binary", "a binary sweep file", b"\xff\xfe\x00", ("{tmp}/s.yaml:1", "not UTF-8 text")),
+    sweep("list", "a sweep file that is a list", "- 1\n- 2\n", ("{tmp}/s.yaml", "expected a mapping, got [1, 2]")),
+    sweep("empty", "an empty sweep file", "", ("{tmp}/s.yaml", "the sweep file is empty")),
+    sweep("seed-twice", "a seed listed twice", "seeds: [1, 1]\n", ("{tmp}/s.yaml:1", "a seed is listed twice")),
+    sweep("seed-text", "a seed that is text", "seeds: [one]\n", ("{tmp}/s.yaml:1", "integer seeds")),
+    sweep(
+        "base-list", "base that is a list", "base: [1]\n", ("{tmp}/s.yaml:1", "expected a mapping, got [1] (in base)")
+    ),
+    sweep(
+        "batch-fraction",
+        "batch_size 2.5",
+        "base: {batch_size: 2.5}\n",
+        ("{tmp}/s.yaml:1", "field 'batch_size'", "expected int"),
+    ),
+    sweep(
+        "targets-text", "targets: query (not a list)", "base: {targets: query}\n", ("{tmp}/s.yaml:1", "field 'targets'")
+    ),
+    sweep(
+        "typo",
+        "a field misspelt in the grid",
+        "grid:\n  - adapter: [{method: lora, rnak: 4}]\n",
+        ("{tmp}/s.yaml:2", "field 'rnak'", "did you mean 'rank'"),
+    ),
+    sweep(
+        "unknown-key", "an unknown top-level key", "grids:\n  - rank: [4]\n", ("{tmp}/s.yaml:1", "unknown key 'grids'")
+    ),
+    sweep(
+        "python-tag",
+        "a YAML tag that would run code (never constructed)",
+        "base: !!python/object/apply:os.system ['echo pwned']\n",
+        ("{tmp}/s.yaml:1", "could not determine a constructor"),
+    ),
+    sweep("duplicate-key", "a key given twice", "seeds: [1]\nseeds: [2]\n", ("{tmp}/s.yaml:2", "given twice")),
+    sweep(
+        "executor-unknown",
+        "--executor dask",
+        GOOD_SWEEP,
+        ("field '--executor'", "must be one of local, ray"),
+        "--executor",
+        "dask",
+        "--out",
+        "{tmp}/out",
+    ),
+    sweep(
+        "slurm-no-equals",
+        "--slurm noeq",
+        GOOD_SWEEP,
+        ("field '--slurm'", "expects key=value"),
+        "--slurm",
+        "noeq",
+        "--out",
+        "{tmp}/out",
+    ),
+    sweep(
+        "slurm-bad-yaml",
+        "--slurm key=[ (malformed YAML)",
+        GOOD_SWEEP,
+        ("field '--slurm'",),
+        "--slurm",
+        "timeout_min=[",
+        "--out",
+        "{tmp}/out",
+    ),
+    sweep(
+        "no-out",
+        "training without --out",
+        GOOD_SWEEP,
+        ("--out is required to train",),
+        "--jobs",
+        "1",
+    ),
+    sweep(
+        "jobs-zero",
+        "--jobs 0",
+        GOOD_SWEEP,
+        ("field '--jobs'", "positive integer"),
+        "--jobs",
+        "0",
+        "--out",
+        "{tmp}/out",
+        "--data-dir",
+        "{data}",
+    ),
+    sweep(
+        "out-is-file",
+        "--out that is a file",
+        GOOD_SWEEP,
+        ("{tmp}/out", "is a file where an output folder goes"),
+        "--out",
+        "{tmp}/out",
+        "--data-dir",
+        "{data}",
+        files={"out": "a file"},
+    ),
+    sweep(
+        "out-foreign",
+        "--out that holds other files",
+        GOOD_SWEEP,
+        ("{tmp}/out", "not a sweep directory"),
+        "--out",
+        "{tmp}/out",
+        "--data-dir",
+        "{data}",
+        files={"out/notes.txt": "mine"},
+    ),
+    sweep(
+        "plan-is-list",
+        "--out whose sweep.json is a list",
+        GOOD_SWEEP,
+        ("{tmp}/out/sweep.json", "not a sweep's plan"),
+        "--out",
+        "{tmp}/out",
+        "--data-dir",
+        "{data}",
+        files={"out/sweep.json": "[]"},
+    ),
+    sweep(
+        "plan-invalid",
+        "--out whose sweep.json is not JSON",
+        GOOD_SWEEP,
+        ("{tmp}/out/sweep.json:1", "malformed JSON"),
+        "--out",
+        "{tmp}/out",
+        "--data-dir",
+        "{data}",
+        files={"out/sweep.json": "{"},
+    ),
+    Case(
+        "sweep",
+        "file-missing",
+        "a sweep file that does not exist",
+        ("sweep", "{tmp}/s.yaml", "--dry-run"),
+        ("{tmp}/s.yaml", "sweep file not found"),
+    ),
+    Case(
+        "sweep",
+        "file-is-folder",
+        "a folder as the sweep file",
+        ("sweep", "{tmp}/s.yaml", "--dry-run"),
+        ("{tmp}/s.yaml", "is a folder, not a YAML file"),
+        make=(folder("s.yaml"),),
+    ),
+]
+
+CASES = [*TRAIN, *RACT, *SWEEP]
