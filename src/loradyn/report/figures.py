@@ -28,7 +28,7 @@ PANEL = (4.0, 2.9)  # inches per small-multiple panel
 def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=100)
+    fig.savefig(buffer, format="png", dpi=72)  # small enough to embed: the HTML page stays under 1 MB
     return buffer.getvalue()
 
 
@@ -125,7 +125,7 @@ def aulc_vs_entropy(conditions: list[Condition]) -> bytes:
         m = run.metrics.dropna(subset=["aulc", "entropy"])
         for category in CATEGORIES:
             part = m[m["category"] == category] if "category" in m else m.iloc[:0]
-            ax.scatter(part["entropy"], part["aulc"], s=4, alpha=0.4, color=CATEGORY_COLORS[category], label=category)
+            ax.scatter(part["entropy"], part["aulc"], s=3, color=CATEGORY_COLORS[category], label=category)
         which = np.digitize(m["entropy"], edges[1:-1])
         means = [m["aulc"][which == b].mean() if (which == b).any() else np.nan for b in range(10)]
         ax.plot((edges[:-1] + edges[1:]) / 2, means, color="black", linewidth=1.5, label="binned mean")
