@@ -95,3 +95,30 @@ def test_demo_summarises_a_finished_run(data_dir, tmp_path):
     assert all(0 <= c["unlearned"] <= 1 for c in categories)
     result = runner.invoke(app, ["demo", "--out", str(out), "--data-dir", str(data_dir)])
     assert result.exit_code == 0 and "Spearman rho(AULC, entropy)" in " ".join(result.stdout.split())
+
+
+def _commands(group, path=()):
+    for name, sub in group.commands.items():
+        if hasattr(sub, "commands"):
+            yield from _commands(sub, (*path, name))
+        else:
+            yield (*path, name)
+
+
+def test_every_help_names_arguments_plainly_and_shows_flags_bare():
+    from click.testing import CliRunner as ClickRunner
+
+    from loradyn.cli import command
+
+    group, click_runner = command(), ClickRunner()
+    commands = list(_commands(group))
+    assert ("train",) in commands and ("theory", "runs") in commands and len(commands) >= 13
+    for path in commands:
+        result = click_runner.invoke(group, [*path, "--help"], prog_name="loradyn", env={"COLUMNS": "200"})
+        assert result.exit_code == 0, (path, result.output)
+        usage = next(line for line in result.output.splitlines() if "Usage:" in line)
+        assert "{" not in usage and "<bool>" not in result.output, (path, result.output)
+    usage = click_runner.invoke(group, ["train", "--help"], env={"COLUMNS": "200"}).output
+    assert "train [OPTIONS] CONFIG" in usage
+    version = click_runner.invoke(group, ["--version"])
+    assert version.exit_code == 0 and version.output.startswith("loradyn 0.")

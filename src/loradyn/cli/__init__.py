@@ -37,11 +37,10 @@ def _root(
     """Per-example training dynamics in fine-tuning."""
 
 
-def main() -> None:
-    """The ``loradyn`` executable: the app, with help that shows flags bare and arguments by name."""
+def command() -> typer.core.TyperGroup:
+    """The app as a click command, with help that shows flags bare and arguments by name (NAME, not typer's
+    {NAME} or a flag's <bool>)."""
     from typer.core import TyperArgument, TyperOption
-
-    command = typer.main.get_command(app)
 
     def plain(cmd) -> None:
         for param in cmd.params:
@@ -49,11 +48,28 @@ def main() -> None:
                 param.metavar = ""
             elif isinstance(param, TyperArgument):
                 param.metavar = param.name.upper()
+                param._usage_display_name = lambda name=param.metavar, n=param.nargs: name + ("..." * (n != 1))
+        cmd.get_help_option = bare_help(cmd.get_help_option)
         for sub in getattr(cmd, "commands", {}).values():
             plain(sub)
 
-    plain(command)
-    command(prog_name="loradyn")
+    def bare_help(get_help_option):
+        def help_option(ctx):
+            option = get_help_option(ctx)
+            if option is not None:
+                option.metavar = ""
+            return option
+
+        return help_option
+
+    group = typer.main.get_command(app)
+    plain(group)
+    return group
 
 
-__all__ = ["app", "main"]
+def main() -> None:
+    """The ``loradyn`` executable."""
+    command()(prog_name="loradyn")
+
+
+__all__ = ["app", "command", "main"]
