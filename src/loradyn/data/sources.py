@@ -39,6 +39,11 @@ CHAOSNLI_SHA256 = {
     "chaosNLI_alphanli.jsonl": None,
 }
 
+#: The most a download may bring (the body, and each file unpacked from it): the v1.0 zip is a few MB and each of
+#: its files under 10 MB, so anything far larger is not the release (or a zip bomb) and is refused before it fills
+#: memory or disk.
+MAX_DOWNLOAD_BYTES = 64 * 2**20
+
 _LAYOUT_FIX = f"point --data-dir or {DATA_DIR_ENV} at a folder laid out like ../shared/data: " + "; ".join(
     f"{folder}/{{{','.join(files)}}}" for folder, files in LAYOUT.items()
 )
@@ -80,11 +85,13 @@ def download_chaosnli(
     sha256: dict[str, str | None] | None = None,
     cache: str | os.PathLike[str] | None = None,
     timeout: float = 60.0,
+    max_bytes: int = MAX_DOWNLOAD_BYTES,
 ) -> Path:
     """Download the official ChaosNLI v1.0 zip, verify its files and cache them; return the cache folder.
 
     Files already cached with the right hash are not downloaded again. Each address in ``urls`` is tried in
-    turn. Nothing is written unless every pinned file in the zip matches its SHA-256 (``CHAOSNLI_SHA256``).
+    turn. Nothing is written unless every pinned file in the zip matches its SHA-256 (``CHAOSNLI_SHA256``); a body
+    or an unpacked file over ``max_bytes`` is refused as it arrives.
     """
     expected = CHAOSNLI_SHA256 if sha256 is None else sha256
     folder = Path(cache) if cache is not None else cache_dir() / "chaosnli" / "v1.0"
@@ -94,8 +101,8 @@ def download_chaosnli(
     for url in urls:
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response:
-                blob = response.read()
-            members = _release_members(blob, expected, url)
+                blob = _read_bounded(response, max_bytes)
+            members = _release_members(blob, expected, url, max_bytes)
         except (OSError, zipfile.BadZipFile, DataError) as err:
             failures.append(f"{url}: {err}")
             continue
@@ -121,12 +128,33 @@ def _cached_ok(path: Path, digest: str | None) -> bool:
     return actual == recorded.read_text().strip() and digest in (None, actual)
 
 
-def _release_members(blob: bytes, expected: dict[str, str | None], url: str) -> dict[str, bytes]:
+def _too_large(what: str, size: int, max_bytes: int) -> DataError:
+    return DataError(
+        f"{what} is {size:,} bytes, over the {max_bytes:,} a ChaosNLI release can hold",
+        fix="check the release address (this is not chaosNLI_v1.0.zip), or raise max_bytes",
+    )
+
+
+def _read_bounded(response, max_bytes: int) -> bytes:
+    """A response body of at most ``max_bytes``: a larger declared length is refused before reading, a longer
+    body after ``max_bytes + 1`` bytes."""
+    declared = response.headers.get("Content-Length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large("the body (Content-Length)", int(declared), max_bytes)
+    blob = response.read(max_bytes + 1)
+    if len(blob) > max_bytes:
+        raise _too_large("the body", len(blob), max_bytes)
+    return blob
+
+
+def _release_members(blob: bytes, expected: dict[str, str | None], url: str, max_bytes: int) -> dict[str, bytes]:
     archive = zipfile.ZipFile(io.BytesIO(blob))
     members = {}
     for info in archive.infolist():
         name = Path(info.filename).name
         if name in expected and not info.filename.startswith("__MACOSX"):
+            if info.file_size > max_bytes:  # zipfile never unpacks past the declared size
+                raise _too_large(f"{info.filename} unpacked", info.file_size, max_bytes)
             members[name] = archive.read(info)
     missing = sorted(set(expected) - set(members))
     if missing:

@@ -42,12 +42,18 @@ STANDARD = {
 
 
 def load_standard(
-    name: str, split: str, *, data_dir: str | os.PathLike[str] | None = None, hub_id: str | None = None
+    name: str,
+    split: str,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    hub_id: str | None = None,
+    revision: str | None = None,
 ) -> Examples:
     """Load one split of a standard dataset.
 
     From ``data_dir`` (or ``$LORADYN_DATA_DIR``) when set, else from the Hugging Face hub through ``datasets``
-    (``hub_id`` overrides the dataset's usual hub id, e.g. with a mirror or a local folder in hub layout).
+    (``hub_id`` overrides the dataset's usual hub id, e.g. with a mirror or a local folder in hub layout;
+    ``revision`` pins a branch, tag or commit of it).
     Example ids are ``"{name}-{split}-{row}"`` with the row's 0-based position in the source, so they are
     stable for a given source. Rows labelled -1 (SNLI's "no gold label") are dropped, as is usual.
     """
@@ -60,15 +66,18 @@ def load_standard(
     if local is not None:
         path = sources.local_file(local, spec.folder, f"{split}.jsonl")
         return _examples(spec, split, ((path, line, record) for line, record in read_jsonl(path)))
-    return _examples(spec, split, _hub_records(spec, split, hub_id or spec.hub_id))
+    return _examples(spec, split, _hub_records(spec, split, hub_id or spec.hub_id, revision))
 
 
-def _hub_records(spec: StandardDataset, split: str, hub_id: str) -> Iterable[tuple[str, int, dict[str, Any]]]:
+def _hub_records(
+    spec: StandardDataset, split: str, hub_id: str, revision: str | None
+) -> Iterable[tuple[str, int, dict[str, Any]]]:
     import datasets
 
-    source = f"hub:{hub_id}" + (f"/{spec.hub_config}" if spec.hub_config else "") + f"[{split}]"
+    source = f"hub:{hub_id}" + (f"@{revision}" if revision else "")
+    source += (f"/{spec.hub_config}" if spec.hub_config else "") + f"[{split}]"
     try:
-        table = datasets.load_dataset(hub_id, spec.hub_config, split=split)
+        table = datasets.load_dataset(hub_id, spec.hub_config, split=split, revision=revision)
     except (OSError, ConnectionError, ValueError) as err:  # offline, unreachable, or not on the hub
         raise DataError(
             f"no local data folder is set, so {spec.name} is loaded from the Hugging Face hub, which failed "

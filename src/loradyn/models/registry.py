@@ -46,14 +46,20 @@ class ModelSource:
     name: str
     path: str  # a local folder or a hub id
     config: PretrainedConfig
+    revision: str | None = None  # a hub id's pinned branch, tag or commit
+
+    def load_kwargs(self) -> dict[str, str]:
+        """What ``from_pretrained`` needs besides the path: the pinned revision, if any."""
+        return {"revision": self.revision} if self.revision else {}
 
     @property
     def is_decoder(self) -> bool:
         return self.config.model_type not in ENCODER_TYPES
 
 
-def resolve_model(name: str) -> ModelSource:
-    """Find a model's files: an alias from `ALIASES`, a local folder, or a hub id.
+def resolve_model(name: str, *, revision: str | None = None) -> ModelSource:
+    """Find a model's files: an alias from `ALIASES`, a local folder, or a hub id (``revision`` pins a hub id's
+    branch, tag or commit).
 
     Raises
     ------
@@ -66,16 +72,24 @@ def resolve_model(name: str) -> ModelSource:
         path = str(_smollm2_path())
     else:
         path = name
-    try:
-        config = AutoConfig.from_pretrained(path)
-    except (OSError, ValueError) as err:  # no such folder or hub id, offline, or a folder without a config
+    if revision is not None and (name in ALIASES or Path(path).is_dir()):
         raise DataError(
-            f"unknown model {name!r}: not an alias ({', '.join(ALIASES)}), not a local folder, and not a hub id "
+            f"model_revision pins a hub id's files, and {name!r} is a local {'alias' if name in ALIASES else 'folder'}",
+            field="model_revision",
+            fix="drop model_revision, or name the model by its hub id",
+        )
+    try:
+        config = AutoConfig.from_pretrained(path, **({"revision": revision} if revision else {}))
+    except (OSError, ValueError) as err:  # no such folder, hub id or revision, offline, or no config
+        at = f" at revision {revision!r}" if revision else ""
+        raise DataError(
+            f"unknown model {name!r}{at}: not an alias ({', '.join(ALIASES)}), not a local folder, and not a hub id "
             f"that could be loaded ({str(err).splitlines()[0]})",
             field="model",
-            fix="use an alias, a folder with a config.json, or a hub id (online, or in the Hugging Face cache)",
+            fix="use an alias, a folder with a config.json, or a hub id (online, or in the Hugging Face cache)"
+            + (", at a revision the hub has" if revision else ""),
         ) from None
-    return ModelSource(name, path, config)
+    return ModelSource(name, path, config, revision)
 
 
 def _missing(package: str) -> ValueError:

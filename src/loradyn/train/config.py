@@ -25,6 +25,9 @@ PADDINGS = ("dynamic", "max_length")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 LR_SCHEDULES = ("clamped_cosine", "rescaled_cosine")
 NOISE_SCOPES = ("all", "clean_tracked")
+TRACKERS = ("tensorboard", "wandb")
+#: Fields a killed run may be resumed with changed: they say where progress is reported, not what is trained.
+RESUMABLE_CHANGES = frozenset({"report_to"})
 
 
 @dataclass
@@ -61,6 +64,9 @@ class RunConfig:
     """
 
     model: str = field(default="minilm", metadata={"help": "alias (minilm, smollm2-135m), hub id or folder"})
+    model_revision: str | None = field(
+        default=None, metadata={"help": "hub model: a branch, tag or commit to pin (None: the hub's main)"}
+    )
     method: str = field(default="lora", metadata={"help": "lora, ia3 or full"})
     rank: int = field(default=16, metadata={"help": "LoRA rank r (the paper: 4 and 16)"})
     alpha: float | None = field(default=None, metadata={"help": "LoRA alpha; None means 2r"})
@@ -115,6 +121,9 @@ class RunConfig:
     )
     downweight: float = field(default=0.1, metadata={"help": "loss weight of downweight_ids, in (0, 1]"})
     data_dir: str | None = field(default=None, metadata={"help": "local data folder; None uses $LORADYN_DATA_DIR"})
+    data_revision: str | None = field(
+        default=None, metadata={"help": "hub datasets (no data_dir): a branch, tag or commit to pin (None: main)"}
+    )
     data_mapping: dict[str, Any] | None = field(
         default=None,
         metadata={
@@ -167,6 +176,13 @@ class RunConfig:
         default=False, metadata={"help": "batches of similar length: faster, but other batches (not the paper)"}
     )
     precision: str = field(default="auto", metadata={"help": "auto (bf16/fp16 on GPU, fp32 on CPU), fp32, bf16, fp16"})
+    report_to: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "experiment trackers, as the HF Trainer spells them: tensorboard, wandb; log the training loss, "
+            "learning rate and accuracy per step, and validation accuracy per epoch, under <run>/tracking"
+        },
+    )
 
     def __post_init__(self) -> None:
         for name, hint in FIELD_TYPES.items():  # every field's type, in one place
@@ -253,6 +269,9 @@ class RunConfig:
             raise ValueError(
                 "noise_scope='clean_tracked' flips to a uniformly drawn other class: use noise_kind=symmetric"
             )
+        unknown = sorted(set(self.report_to or ()) - set(TRACKERS))
+        if unknown:
+            raise ValueError(f"report_to takes {', '.join(TRACKERS)}; got {', '.join(unknown)}")
         if self.method != "lora" and self.alpha is not None:
             raise ValueError(f"alpha applies to LoRA only, not to method={self.method!r}")
 

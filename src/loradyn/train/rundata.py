@@ -77,7 +77,11 @@ def build_run_data(config: RunConfig) -> RunData:
         bulk_name = config.bulk or CHAOSNLI_NAMES.get(name)  # the same task's train split, as the study
         if bulk_name is not None and bulk_name not in STANDARD:
             raise ValueError(f"bulk must be one of {list(STANDARD)}, got {bulk_name!r}")
-        bulk = load_standard(bulk_name, "train", data_dir=config.data_dir) if bulk_name in STANDARD else None
+        bulk = (
+            load_standard(bulk_name, "train", data_dir=config.data_dir, revision=config.data_revision)
+            if bulk_name in STANDARD
+            else None
+        )
         composition = compose(
             examples, bulk or examples.take([]), n_bulk=config.n_bulk if bulk else 0, seed=config.bulk_seed
         )
@@ -90,11 +94,17 @@ def build_run_data(config: RunConfig) -> RunData:
         validation = composition.validation
         annotations = composition.annotations.drop(columns="split")
     elif name in STANDARD:
-        full = injected.examples if injected else load_standard(name, "train", data_dir=config.data_dir)
+        full = (
+            injected.examples
+            if injected
+            else load_standard(name, "train", data_dir=config.data_dir, revision=config.data_revision)
+        )
         train = full.take(_sample(len(full), config.n_bulk, config.bulk_seed, "n_bulk"))
         train.frame["origin"] = "bulk"
         tracked_ids = train.ids[_sample(len(train), config.n_tracked, SUBSET_SEED, "n_tracked")]
-        validation = load_standard(name, VALIDATION_SPLIT[name], data_dir=config.data_dir)
+        validation = load_standard(
+            name, VALIDATION_SPLIT[name], data_dir=config.data_dir, revision=config.data_revision
+        )
         annotations = None
     else:
         raise DataError(

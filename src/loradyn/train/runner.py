@@ -40,13 +40,14 @@ from loradyn.models.adapters import apply_method
 from loradyn.models.registry import resolve_model
 from loradyn.store import DynamicsStore
 from loradyn.train.batches import Encoded, collate, encode, epoch_batches, micro_batches, probe_batches
-from loradyn.train.config import RunConfig
+from loradyn.train.config import RESUMABLE_CHANGES, RunConfig
 from loradyn.train.recipe import class_weights, make_optimizer
 from loradyn.train.recorder import Recorder, probe_logits
 from loradyn.train.rundata import RunData, build_run_data
 
 RUN_JSON = "run.json"
 STATE = "state"
+TRACKING = "tracking"
 #: What a run directory holds (a folder with only these in it is a run that can resume).
 RUN_FILES = {
     RUN_JSON,
@@ -59,6 +60,7 @@ RUN_FILES = {
     f"{STATE}.old",
     f"{STATE}.tmp",
     "run.lock",
+    TRACKING,
 }
 
 
@@ -115,9 +117,9 @@ class Run:
         self.dir = Path(out)
         self._check_run_dir()
         self.data: RunData = build_run_data(config)
-        source = resolve_model(config.model)
+        source = resolve_model(config.model, revision=config.model_revision)
         self.decoder = source.is_decoder
-        tokenizer = AutoTokenizer.from_pretrained(source.path)
+        tokenizer = AutoTokenizer.from_pretrained(source.path, **source.load_kwargs())
         if self.decoder and tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.pad_id = tokenizer.pad_token_id
@@ -125,6 +127,7 @@ class Run:
         torch.manual_seed(config.seed)  # the head's and the adapter's initialisation
         model = AutoModelForSequenceClassification.from_pretrained(
             source.path,
+            **source.load_kwargs(),
             num_labels=len(label_names),
             id2label=dict(enumerate(label_names)),
             label2id={name: k for k, name in enumerate(label_names)},
@@ -154,7 +157,10 @@ class Run:
         self.train_set = encode(self.data.train, tokenizer, labels=self.data.train.labels, **enc)
         self.validation_set = encode(self.data.validation, tokenizer, labels=self.data.validation.labels, **enc)
         self.accelerator = Accelerator(
-            mixed_precision=_mixed_precision(config.precision), cpu=not torch.cuda.is_available()
+            mixed_precision=_mixed_precision(config.precision),
+            cpu=not torch.cuda.is_available(),
+            log_with=config.report_to or None,
+            project_dir=self.dir / TRACKING if config.report_to else None,
         )
         self.micro_batch_overhead = config.micro_batch_overhead
         if self.micro_batch_overhead is None:  # the fixed cost of one more pass, in padded tokens (measured)
@@ -212,7 +218,7 @@ class Run:
                 fix="choose another --out, or pass --force to train it again from scratch",
             )
         current = json.loads(json.dumps(self.config.to_dict()))  # as run.json holds it (string keys)
-        changed = {k for k, v in current.items() if previous["config"].get(k) != v}
+        changed = {k for k, v in current.items() if previous["config"].get(k) != v} - RESUMABLE_CHANGES
         if changed:
             raise DataError(
                 f"cannot resume: the configuration differs in {', '.join(sorted(changed))}",
@@ -383,17 +389,24 @@ class Run:
     # ------------------------------------------------------------------------------------------- training
     def _train_step(self, positions: np.ndarray, progress: RunProgress, epoch: int) -> float:
         """One optimizer step over a global batch (see `_accumulate`); returns the batch's training loss."""
-        loss = self._accumulate(positions, progress, epoch)
+        loss, correct = self._accumulate(positions, progress, epoch)
+        lr = self.schedule.get_last_lr()[0]  # the rate this step takes
         self.accelerator.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
         self.optimizer.step()
         self.schedule.step()
         self.optimizer.zero_grad(set_to_none=True)
+        if self.config.report_to:
+            accuracy = float(self.accelerator.reduce(correct, reduction="sum")) / len(positions)
+            self.accelerator.log(
+                {"train/loss": loss, "train/learning_rate": lr, "train/accuracy": accuracy}, step=progress.step + 1
+            )
         return loss
 
-    def _accumulate(self, positions: np.ndarray, progress: RunProgress, epoch: int) -> float:
+    def _accumulate(self, positions: np.ndarray, progress: RunProgress, epoch: int) -> tuple[float, torch.Tensor]:
         """Gradients of a global batch's class-weighted mean loss. Each process takes its share and cuts it into
         length-sorted micro-batches (`micro_batches`: at least ``grad_accum``), each padded only to its own longest
-        item; the pieces' gradients add up to the whole batch's."""
+        item; the pieces' gradients add up to the whole batch's. Returns the loss and this process's count of
+        correct predictions."""
         config, world, rank = self.config, self.accelerator.num_processes, self.accelerator.process_index
         # The class-weighted mean over the *global* batch: each piece's weighted sum is divided by the whole
         # batch's weight, and multiplied by the world size because data-parallel gradients are averaged.
@@ -407,7 +420,7 @@ class Run:
             overhead=self.micro_batch_overhead,
             pad_to=config.max_length if config.padding == "max_length" else None,
         )
-        total = 0.0
+        total, correct = 0.0, torch.zeros((), dtype=torch.long, device=self.accelerator.device)
         for piece in pieces:
             batch = self._batch(self.train_set, piece)
             with self.accelerator.autocast():
@@ -417,6 +430,7 @@ class Run:
             loss = per_example.sum() / denominator * world
             self.accelerator.backward(loss)
             total += float(loss.detach()) / world
+            correct += (logits.detach().argmax(-1) == batch["labels"]).sum()
             if config.record_inline:
                 started = time.perf_counter()
                 self.recorder.add(
@@ -429,12 +443,15 @@ class Run:
                     epoch=float(epoch),
                 )
                 progress.seconds["inline"] += time.perf_counter() - started
-        return total
+        return total, correct
 
     def fit(self, *, show_progress: bool = True) -> dict[str, Any]:
         """Train to the end (resuming if a checkpoint exists) and return the contents of ``run.json``."""
         with RunLock(self.dir, active=self.is_main):
-            return self._fit(show_progress)
+            try:
+                return self._fit(show_progress)
+            finally:
+                self.accelerator.end_training()  # closes the trackers' logs, if any
 
     def _fit(self, show_progress: bool) -> dict[str, Any]:
         config = self.config
@@ -448,6 +465,8 @@ class Run:
             if self.is_main:
                 write_atomic(self.dir / "examples.parquet", lambda tmp: self._example_table().to_parquet(tmp))
             self._checkpoint(progress)  # the probe at step 0
+        if config.report_to:
+            self._start_tracking()
         bar = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -493,6 +512,7 @@ class Run:
                         self._checkpoint(progress)
                         log(f"loss {loss:.3f}")
                 progress.val_accuracy.append(self._validate())
+                self.accelerator.log({"eval/accuracy": progress.val_accuracy[-1]}, step=progress.step)
                 progress.epoch += 1
                 progress.batch = 0
                 status = f"epoch {progress.epoch} val acc {progress.val_accuracy[-1]:.3f}"
@@ -500,6 +520,21 @@ class Run:
                 self._checkpoint(progress)
                 log(status)
         return self._finish(progress)
+
+    def _start_tracking(self) -> None:
+        """Open the trackers in ``<run>/tracking``: TensorBoard under ``loradyn/``, W&B as project ``loradyn``, one
+        W&B run per run directory, continued when a killed run resumes."""
+        hparams = {
+            k: v if isinstance(v, bool | int | float | str) else json.dumps(v) for k, v in self.config.to_dict().items()
+        }
+        wandb_id = hashlib.sha256(str(self.dir.resolve()).encode()).hexdigest()[:12]
+        self.accelerator.init_trackers(
+            "loradyn",
+            config=hparams,
+            init_kwargs={
+                "wandb": {"name": self.dir.name, "id": wandb_id, "resume": "allow", "dir": str(self.dir / TRACKING)}
+            },
+        )
 
     def _example_table(self) -> pd.DataFrame:
         table = self.data.table.copy()
