@@ -2,11 +2,13 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import entropy as scipy_entropy
 
 from loradyn.data import load_chaosnli, read_chaosnli
 from loradyn.data.annotations import CATEGORIES
+from loradyn.data.examples import NLI, TOPIC, Examples
 
 # Release files keep their own entropy (bits) and majority label: independent references for ours.
 FILES = {"snli": "chaosNLI_snli.jsonl", "mnli": "chaosNLI_mnli_m.jsonl"}
@@ -87,3 +89,50 @@ def test_alphanli_part_by_its_release_description(tmp_path):
     np.testing.assert_array_equal(examples.labels, [1] * 13 + [0] * 7)
     np.testing.assert_array_equal(examples.frame["gold_label"], [i % 2 for i in range(20)])
     assert examples.annotation_table()["entropy"].max() <= math.log(2) + 1e-12
+
+
+def test_examples_convert_to_and_from_a_datasets_dataset(data_dir):
+    import datasets
+
+    chaos = load_chaosnli("snli", data_dir=data_dir)
+    dataset = chaos.to_dataset()
+    assert isinstance(dataset, datasets.Dataset) and len(dataset) == 1514
+    assert dataset.features["label"].names == ["entailment", "neutral", "contradiction"]
+    assert dataset.features["label"].int2str(dataset[0]["label"]) == chaos.task.label_names[chaos.labels[0]]
+    back = Examples.from_dataset(dataset)
+    assert back.name == chaos.name and back.task == chaos.task
+    pd.testing.assert_frame_equal(back.frame, chaos.frame, check_dtype=False)
+    pd.testing.assert_frame_equal(back.annotation_table(), chaos.annotation_table())
+    # what a user does with datasets in between comes back too
+    contested = Examples.from_dataset(
+        dataset.filter(lambda row: min(row["votes_entailment"], row["votes_neutral"]) >= 30)
+    )
+    assert 0 < len(contested) < 1514 and contested.has_votes
+
+
+def test_a_plain_hub_style_dataset_becomes_examples():
+    import datasets
+
+    features = datasets.Features(
+        {
+            "premise": datasets.Value("string"),
+            "hypothesis": datasets.Value("string"),
+            "label": datasets.ClassLabel(names=["entailment", "neutral", "contradiction"]),
+        }
+    )
+    rows = {
+        "premise": ["A dog runs.", "A cat sleeps."],
+        "hypothesis": ["An animal moves.", "A dog barks."],
+        "label": [0, 2],
+    }
+    examples = Examples.from_dataset(datasets.Dataset.from_dict(rows, features=features), name="mine")
+    assert examples.task.name == "nli" and examples.ids.tolist() == ["mine-0", "mine-1"]
+    assert examples.labels.tolist() == [0, 2] and not examples.has_votes
+    topics = datasets.Dataset.from_dict({"text": ["x"], "label": [0]})
+    with pytest.raises(ValueError, match="cannot tell the task"):
+        Examples.from_dataset(topics)
+    assert Examples.from_dataset(topics, TOPIC).labels.tolist() == [0]
+    with pytest.raises(ValueError, match=r"label must hold class indices 0\.\.3"):
+        Examples.from_dataset(datasets.Dataset.from_dict({"text": ["x"], "label": [7]}), TOPIC)
+    with pytest.raises(ValueError, match="no column premise"):
+        Examples.from_dataset(topics, NLI)

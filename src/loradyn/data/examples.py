@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from loradyn.data import annotations as ann
+
+if TYPE_CHECKING:
+    import datasets
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,65 @@ class Examples:
         """Examples whose ``label`` is the majority of their ``votes_<class>`` columns (tie rule: class order)."""
         frame = frame.copy()
         frame["label"] = ann.majority_label(frame[task.vote_columns()].to_numpy())
+        return cls(name, task, frame)
+
+    def to_dataset(self) -> datasets.Dataset:
+        """The examples as a Hugging Face `datasets.Dataset`: one row each, the same columns, ``label`` (and
+        ``gold_label``, where it is a class) a ``ClassLabel`` with the task's class names."""
+        import datasets
+
+        dataset = datasets.Dataset.from_pandas(self.frame, preserve_index=False)
+        label = datasets.ClassLabel(names=list(self.task.label_names))
+        dataset = dataset.cast_column("label", label)
+        dataset.info.description = json.dumps({"loradyn_examples": self.name, "task": dataclasses.asdict(self.task)})
+        return dataset
+
+    @classmethod
+    def from_dataset(cls, dataset: datasets.Dataset, task: Task | None = None, *, name: str | None = None) -> Examples:
+        """Examples from a Hugging Face `datasets.Dataset` with the task's text fields and an int ``label``.
+
+        ``task`` may be left out for a dataset written by `to_dataset`, or one whose ``label`` is a ``ClassLabel``
+        with the class names of a task loradyn knows (NLI, AG News topics, alphaNLI). Without an ``example_id``
+        column, ids are ``"{name}-{row}"``; ``votes_<class>`` columns, where present, are kept as annotations.
+        """
+        written = (
+            json.loads(dataset.info.description or "{}") if (dataset.info.description or "").startswith("{") else {}
+        )
+        if task is None and "task" in written:
+            saved = written["task"]
+            task = Task(saved["name"], tuple(saved["label_names"]), tuple(saved["text_fields"]))
+        feature = dataset.features.get("label")
+        if task is None:
+            names = tuple(getattr(feature, "names", ()))
+            task = next((t for t in (NLI, TOPIC, ALPHA_NLI) if t.label_names == names), None)
+            if task is None:
+                raise ValueError(
+                    f"cannot tell the task of a dataset whose label is {feature}: pass task=Task(name, label_names, "
+                    "text_fields)"
+                )
+        name = name or written.get("loradyn_examples") or "dataset"
+        missing = [c for c in ("label", *task.text_fields) if c not in dataset.column_names]
+        if missing:
+            raise ValueError(
+                f"the dataset has no column {', '.join(missing)} (it has {', '.join(dataset.column_names)})"
+            )
+        frame = dataset.to_pandas()
+        labels = frame["label"].to_numpy()
+        if (
+            not np.issubdtype(labels.dtype, np.integer)
+            or labels.min(initial=0) < 0
+            or labels.max(initial=0) >= len(task.label_names)
+        ):
+            raise ValueError(
+                f"label must hold class indices 0..{len(task.label_names) - 1} of {', '.join(task.label_names)}"
+            )
+        if "example_id" not in frame:
+            frame.insert(0, "example_id", [f"{name}-{row}" for row in range(len(frame))])
+        frame["example_id"] = frame["example_id"].astype(str)
+        if frame["example_id"].duplicated().any():
+            raise ValueError(
+                f"example_id must be unique; {frame['example_id'][frame['example_id'].duplicated()].iloc[0]!r} repeats"
+            )
         return cls(name, task, frame)
 
     def __len__(self) -> int:
