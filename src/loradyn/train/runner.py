@@ -94,6 +94,16 @@ def _versions() -> dict[str, str]:
     }
 
 
+def _peak_memory() -> int:
+    """This process's peak memory so far: allocated on the GPU where there is one, else the resident set size."""
+    if torch.cuda.is_available():
+        return int(torch.cuda.max_memory_allocated())
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak) * (1 if sys.platform == "darwin" else 1024)  # bytes on macOS, KiB on Linux
+
+
 def _mixed_precision(precision: str) -> str:
     if precision == "auto":
         if torch.cuda.is_available():
@@ -268,6 +278,7 @@ class Run:
             "fingerprint": self.fingerprint,
             "progress": {"step": progress.step, "checkpoints": progress.checkpoint},
             "timings": progress.seconds,
+            "peak_memory_bytes": _peak_memory(),
             "val_accuracy_per_epoch": progress.val_accuracy,
             **(extra or {}),
         }
