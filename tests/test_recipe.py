@@ -111,7 +111,7 @@ def test_length_sorted_micro_batches_give_the_gradient_of_one_padded_batch(data_
         run = Run(small(data_dir, batch_size=32, disable_dropout=True, **changes), tmp_path / "unused")
         batch = epoch_batches(run.train_set.lengths, batch_size=32, seed=0, epoch=0, group_by_length=False)[0]
         assert len(set(run.train_set.lengths[batch])) > 8  # a batch of mixed lengths
-        loss = run._accumulate(batch, RunProgress(), 0)
+        loss, _ = run._accumulate(batch, RunProgress(), 0)  # (loss, count of correct predictions)
         return loss, {n: p.grad.clone() for n, p in run.model.named_parameters() if p.requires_grad}
 
     padded_loss, padded = gradients(padding="max_length", grad_accum=1)

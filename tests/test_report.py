@@ -45,6 +45,8 @@ TABLES = (
     "rebinning",
     "concordance",
     "category_region",
+    "gradient_cosine",
+    "gradient_norms",
     "accuracy",
     "multiple_testing",
 )
@@ -68,6 +70,20 @@ def _keep_probabilities(run_dir):
     dynamics.to_parquet(run_dir / "dynamics.parquet", index=False)
 
 
+def _add_gradients(run_dir, seed):
+    """What a run with ``gradient_cosine`` and ``gradient_norms`` records: a cosine falling over training and norms
+    that grow with entropy."""
+    rng = np.random.default_rng(seed)
+    examples = pd.read_parquet(run_dir / "examples.parquet")
+    tracked = examples[examples["tracked"]]
+    norms = tracked["entropy"].to_numpy() + rng.normal(0, 0.3, len(tracked))
+    pd.DataFrame({"example_id": tracked["example_id"], "grad_norm": np.abs(norms)}).to_parquet(
+        run_dir / "gradient_norms.parquet", index=False
+    )
+    history = [{"step": 10 * k, "cosine": 0.9 - 0.05 * k + rng.normal(0, 0.01)} for k in range(6)]
+    _set_run_json(run_dir, seed, gradient_cosine=history)
+
+
 def make_sweep(root):
     """3 conditions (LoRA r4 and r16: a rank pair; full fine-tuning, no planted un-learning) x 2 seeds, the noise
     injection (clean-tracked, rates 0 and 0.3) x 2 seeds, a foreign folder and an unfinished run."""
@@ -88,6 +104,8 @@ def make_sweep(root):
             )
             if name == "full":
                 _keep_probabilities(d)
+            if name == "lora-r4":
+                _add_gradients(d, seed)
     for rate in (0.0, 0.3):
         for seed in SEEDS:  # the same synthetic seed: control and noisy runs of a seed track the same items
             d = write_synthetic_run(
@@ -370,3 +388,28 @@ def test_a_sweep_without_annotations_reports_what_it_has(tmp_path):
     markdown = (tmp_path / "report.md").read_text()
     assert "Not tested here: no run has annotation entropy." in markdown
     assert "Not drawn: no run has annotation entropy." in markdown
+
+
+def test_the_gradient_tables_match_the_run_files(report):
+    root, result = report
+    cosine = result["tables"]["gradient_cosine"]["rows"]
+    norms = result["tables"]["gradient_norms"]["rows"]
+    assert [r["run"] for r in cosine] == [r["run"] for r in norms] == _condition_runs("lora-r4")
+    for row, name in zip(norms, _condition_runs("lora-r4"), strict=True):
+        merged = pd.read_parquet(root / name / "gradient_norms.parquet").merge(_metrics(root, name), on="example_id")
+        groups = [merged.loc[merged["category"] == c, "grad_norm"] for c in ("clean", "ambiguous", "contested")]
+        kruskal = stats.kruskal(*groups)
+        assert row["kruskal_h"] == pytest.approx(kruskal.statistic) and row["kruskal_p"] == pytest.approx(
+            kruskal.pvalue
+        )
+        assert row["spearman_rho"] == pytest.approx(stats.spearmanr(merged["grad_norm"], merged["entropy"])[0])
+        assert row["by_category"]["contested"]["sd"] == pytest.approx(groups[2].std(ddof=0))
+        assert row["spearman_rho"] > 0.5
+    for row in cosine:
+        history = json.loads((root / row["run"] / "run.json").read_text())["gradient_cosine"]
+        assert row["first"] == history[0]["cosine"] and row["last"] == history[-1]["cosine"]
+        assert row["trend_rho"] == pytest.approx(
+            stats.spearmanr([h["step"] for h in history], [h["cosine"] for h in history])[0]
+        )
+    markdown = (root / "report.md").read_text()
+    assert "## Gradients" in markdown and "Kruskal\N{EN DASH}Wallis H" in markdown

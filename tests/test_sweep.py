@@ -280,3 +280,49 @@ def test_submitit_local_executor_sweep(tmp_path, data_dir):
     assert [(r["name"], r["status"]) for r in summary["runs"]] == [("r4__s42", "complete"), ("r8__s42", "complete")]
     assert len(list((out / ".submitit").glob("*_result.pkl"))) == 2  # one submitit job per run
     assert all(json.loads((out / n / "run.json").read_text())["status"] == "complete" for n in ("r4__s42", "r8__s42"))
+
+
+#: Every sweep preset in configs/ and the runs it expands to.
+PRESET_RUNS = {
+    "paper1": 75,
+    "paper1-rank": 12,
+    "paper1-noise": 9,
+    "paper1-ia3": 3,
+    "paper1-buckets": 6,
+    "paper1-gradients": 2,
+    "paper1-gradients-cpu": 2,
+    "paper1-soft": 6,
+    "paper1-cpu": 24,
+    "sweep-example": 4,
+}
+
+
+@pytest.mark.parametrize("preset", PRESET_RUNS)
+def test_every_preset_expands_through_the_command_line(preset):
+    result = runner.invoke(app, ["sweep", str(REPO_CONFIGS / f"{preset}.yaml"), "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["name"] == preset and len({r["name"] for r in plan["runs"]}) == len(plan["runs"])
+    assert len(plan["runs"]) == PRESET_RUNS[preset]
+
+
+def test_paper1_is_the_first_studys_25_conditions_times_3_seeds():
+    sweep = load_sweep(REPO_CONFIGS / "paper1.yaml")
+    conditions = {r.condition for r in sweep.runs}
+    assert len(conditions) == 25 and {r.seed for r in sweep.runs} == {42, 123, 456}
+    by_model = {}
+    for r in sweep.runs:
+        by_model.setdefault(r.config.model, set()).add((r.config.dataset, r.config.method, r.config.rank))
+    lora_full = {(d, m, k) for d in ("chaosnli-snli", "chaosnli-mnli") for m, k in (("lora", 4), ("lora", 16))}
+    for encoder in ("roberta-base", "bert-base-uncased", "distilbert-base-uncased"):
+        assert {x for x in by_model[encoder] if x[1] == "lora"} == lora_full
+        assert {x[0] for x in by_model[encoder] if x[1] == "full"} == {"chaosnli-snli", "chaosnli-mnli"}
+    assert {x[0] for x in by_model["microsoft/deberta-v3-base"]} == {"chaosnli-snli"}
+    for decoder in ("Qwen/Qwen2.5-1.5B", "Qwen/Qwen2.5-3B"):
+        assert by_model[decoder] == {("chaosnli-snli", "lora", 4), ("chaosnli-snli", "lora", 16)}
+    assert {r.config.lr for r in sweep.runs} == {2e-5}
+
+
+def test_every_sweep_file_in_configs_is_checked_above():
+    sweeps = {p.stem for p in REPO_CONFIGS.glob("*.yaml") if {"base", "seeds"} & set(yaml.safe_load(p.read_text()))}
+    assert sweeps == set(PRESET_RUNS)

@@ -24,10 +24,12 @@ import numpy as np
 import pandas as pd
 
 from loradyn.errors import DataError
-from loradyn.io import check_writable, json_writer, read_json, write_files
+from loradyn.io import check_writable, json_writer, read_json, read_parquet, write_files
 from loradyn.metrics.table import example_metrics
 from loradyn.stats.entropy import CORRELATED, WITH_CI, entropy_statistics
+from loradyn.stats.gradients import gradient_cosine_summary, gradient_norm_statistics
 from loradyn.stats.seeds import adjust_pvalues, aggregate_seeds
+from loradyn.store import GRADIENT_NORMS
 
 ANALYSIS_JSON = "analysis.json"
 
@@ -51,7 +53,20 @@ def analyze_run(run_dir: Path, *, n_resamples: int, seed: int, with_ci: tuple[st
         result |= entropy_statistics(metrics, n_resamples=n_resamples, seed=seed, with_ci=with_ci)
     else:
         result |= {"n_items": len(metrics), "tests": [], "entropy": "the tracked items have no annotation entropy"}
-    return {"metrics": metrics, "stats": result}
+    return {"metrics": metrics, "stats": result | _gradient_statistics(run_dir, metrics)}
+
+
+def _gradient_statistics(run_dir: Path, metrics: pd.DataFrame) -> dict[str, Any]:
+    """The gradient measurements a run recorded (``gradient_cosine``, ``gradient_norms``), summarised."""
+    out: dict[str, Any] = {}
+    history = read_json(run_dir / "run.json", fix="re-record the run").get("gradient_cosine")
+    if history:
+        out["gradient_cosine"] = gradient_cosine_summary(history)
+    path = run_dir / GRADIENT_NORMS
+    if path.is_file() and "entropy" in metrics:
+        norms = read_parquet(path, fix="re-record the run").merge(metrics, on="example_id", how="inner")
+        out["gradient_norms"] = gradient_norm_statistics(norms["grad_norm"], norms["entropy"], norms["category"])
+    return out
 
 
 def analyze(

@@ -52,6 +52,8 @@ REQUIRED_COLUMNS = (
 )
 DYNAMICS = "dynamics.parquet"
 PARTS = "dynamics.parts"
+#: Each tracked item's gradient norm on the final model, where the run measured them (``gradient_norms``).
+GRADIENT_NORMS = "gradient_norms.parquet"
 
 
 class DynamicsStore:

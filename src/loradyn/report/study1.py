@@ -28,6 +28,7 @@ from loradyn.report.correlation_tables import (
     with_entropy,
 )
 from loradyn.report.datamap_html import data_map_points, datamap_svg, item_details, map_run
+from loradyn.report.gradient_tables import gradient_cosine_table, gradient_norm_table
 from loradyn.report.noise_test import group_label, noise_groups, noise_tables
 from loradyn.report.paper import STUDY1
 from loradyn.report.provenance import command_line, made_by
@@ -132,6 +133,7 @@ def _tables(sweep: Sweep) -> dict[str, Table]:
     found.append(controls_table(conditions))
     found += list(noise_tables(conditions) or ())
     found += [rebinning_table(conditions), concordance_table(conditions), category_region_table(conditions)]
+    found += [gradient_cosine_table(conditions), gradient_norm_table(conditions)]
     found += [accuracy_table(conditions), multiple_testing_table(sweep.family)]
     return {t.key: t for t in found if t is not None}
 
@@ -296,6 +298,10 @@ def _page(
 
     if "calibration" in fig:
         blocks += [Heading(2, "Calibration"), fig["calibration"]]
+
+    blocks.append(Heading(2, "Gradients"))
+    _section(blocks, tables, "gradient_cosine", "no run measured it (`gradient_cosine: true`)")
+    _section(blocks, tables, "gradient_norms", "no run measured them (`gradient_norms: true`)")
 
     blocks.append(Heading(2, "Runs and multiple testing"))
     blocks += [tables["accuracy"], tables["multiple_testing"]]

@@ -165,12 +165,35 @@ class RunConfig:
     max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm"})
     max_length: int = field(default=128, metadata={"help": "tokens kept per example"})
     class_weighted: bool = field(default=True, metadata={"help": "inverse-frequency class weights in training"})
+    soft_labels: bool = field(
+        default=False,
+        metadata={
+            "help": "train items with annotator votes on KL(votes || model), the rest (bulk) on the weighted "
+            "cross-entropy, each by its share of the batch (the first study's soft-label ablation); recorded "
+            "losses stay cross-entropy against the majority label"
+        },
+    )
     seed: int = field(default=42, metadata={"help": "run seed (the paper: 42, 123, 456)"})
 
     probe_every: int = field(default=100, metadata={"help": "optimizer steps between probes (also at epoch ends)"})
     probe_batch_size: int = field(default=64, metadata={"help": "examples per probe batch"})
     record_inline: bool = field(default=True, metadata={"help": "record every training example at every step"})
     record_probs: bool = field(default=False, metadata={"help": "keep full class probabilities in probe rows"})
+    gradient_cosine: bool = field(
+        default=False,
+        metadata={
+            "help": "at every probe, the cosine between the mean gradients of the clean and the contested tracked "
+            "items (train mode, unweighted CE, every trainable parameter: the first study's script 17), in run.json; "
+            "on a forked RNG, so training is unchanged"
+        },
+    )
+    gradient_norms: bool = field(
+        default=False,
+        metadata={
+            "help": "after training, each tracked item's gradient norm (eval mode, one item at a time, unweighted CE, "
+            "every trainable parameter: the first study's script 10), in gradient_norms.parquet"
+        },
+    )
     padding: str = field(default="dynamic", metadata={"help": "dynamic, or max_length (the paper)"})
     group_by_length: bool = field(
         default=False, metadata={"help": "batches of similar length: faster, but other batches (not the paper)"}
@@ -274,6 +297,16 @@ class RunConfig:
             raise ValueError(f"report_to takes {', '.join(TRACKERS)}; got {', '.join(unknown)}")
         if self.method != "lora" and self.alpha is not None:
             raise ValueError(f"alpha applies to LoRA only, not to method={self.method!r}")
+        if self.soft_labels and self.dataset in STANDARD:
+            raise ValueError(
+                f"soft_labels needs annotator votes, and {self.dataset} has none: use a chaosnli-* dataset or a "
+                "multi-annotator file"
+            )
+        if self.soft_labels and self.noise_scope == "clean_tracked" and self.noise_rate > 0:
+            raise ValueError(
+                "soft_labels trains the voted items on their votes, so noise_scope='clean_tracked' flips would not be "
+                "trained on: use one or the other"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -19,6 +19,7 @@ import socket
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,9 +39,10 @@ from loradyn.errors import DataError
 from loradyn.io import check_writable, read_json, write_atomic, write_json
 from loradyn.models.adapters import apply_method
 from loradyn.models.registry import resolve_model
-from loradyn.store import DynamicsStore
+from loradyn.store import GRADIENT_NORMS, DynamicsStore
 from loradyn.train.batches import Encoded, collate, encode, epoch_batches, micro_batches, probe_batches
 from loradyn.train.config import RESUMABLE_CHANGES, RunConfig
+from loradyn.train.gradients import example_gradient_norms, group_gradient_cosine
 from loradyn.train.recipe import class_weights, make_optimizer
 from loradyn.train.recorder import Recorder, probe_logits
 from loradyn.train.rundata import RunData, build_run_data
@@ -61,6 +63,7 @@ RUN_FILES = {
     f"{STATE}.tmp",
     "run.lock",
     TRACKING,
+    GRADIENT_NORMS,
 }
 
 
@@ -75,6 +78,7 @@ class RunProgress:
     part: int = 0  # parts written
     val_accuracy: list[float] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=lambda: {"train": 0.0, "probe": 0.0, "inline": 0.0})
+    gradient_cosine: list[dict[str, float]] = field(default_factory=list)  # {"step", "cosine"} per checkpoint
 
 
 def _versions() -> dict[str, str]:
@@ -127,6 +131,8 @@ class Run:
         self.dir = Path(out)
         self._check_run_dir()
         self.data: RunData = build_run_data(config)
+        # soft_labels: each example's vote distribution (zeros where it has none) and whether it has one
+        self.soft_targets, self.voted = vote_distributions(self.data) if config.soft_labels else (None, None)
         source = resolve_model(config.model, revision=config.model_revision)
         self.decoder = source.is_decoder
         tokenizer = AutoTokenizer.from_pretrained(source.path, **source.load_kwargs())
@@ -198,6 +204,18 @@ class Run:
         self.targets = {"original": self.data.original_labels, "noisy": self.data.train.labels}
         if config.record_labels != "both":
             self.targets = {config.record_labels: self.targets[config.record_labels]}
+        if config.gradient_cosine:
+            category = (
+                self.data.table["category"].to_numpy()[self.data.tracked] if "category" in self.data.table else []
+            )
+            self.gradient_groups = [self.data.tracked[np.asarray(category) == c] for c in ("clean", "contested")]
+            if not all(len(g) for g in self.gradient_groups):
+                raise DataError(
+                    "gradient_cosine compares the clean and the contested tracked items, and this run tracks "
+                    f"{len(self.gradient_groups[0])} clean and {len(self.gradient_groups[1])} contested ones",
+                    field="gradient_cosine",
+                    fix="track items with annotator votes of both kinds (a ChaosNLI part), or drop gradient_cosine",
+                )
         self.fingerprint = fingerprint(self.data)
         self._check_data()
         self.recorder = Recorder(self.dir.name, keep_probs=config.record_probs)
@@ -280,6 +298,7 @@ class Run:
             "timings": progress.seconds,
             "peak_memory_bytes": _peak_memory(),
             "val_accuracy_per_epoch": progress.val_accuracy,
+            **({"gradient_cosine": progress.gradient_cosine} if self.config.gradient_cosine else {}),
             **(extra or {}),
         }
         write_json(self.dir / RUN_JSON, payload)
@@ -389,6 +408,8 @@ class Run:
     def _checkpoint(self, progress: RunProgress) -> None:
         """Probe, write the rows recorded since the last checkpoint as one part, and save the state."""
         self._probe(progress)
+        if self.config.gradient_cosine:
+            self._gradient_cosine(progress)
         frames = [f for f in gather_object([self.recorder.take()]) if f is not None]  # every process gets all
         if frames:
             progress.part += 1
@@ -396,6 +417,40 @@ class Run:
                 self.store.write_part(progress.part, pd.concat(frames, ignore_index=True))
         self._save_state(progress)
         self._write_run_json("running", progress)
+
+    def _gradient_batches(self, positions: np.ndarray, batch_size: int) -> Iterator[dict[str, torch.Tensor]]:
+        """Batches of ``positions`` in order, labelled with the original labels (what the probes measure)."""
+        for start in range(0, len(positions), batch_size):
+            chunk = positions[start : start + batch_size]
+            batch = self._batch(self.train_set, chunk)
+            batch["labels"] = torch.as_tensor(self.data.original_labels[chunk], device=batch["labels"].device)
+            yield batch
+
+    def _gradient_cosine(self, progress: RunProgress) -> None:
+        """The clean-contested mean-gradient cosine, in train mode as the study measured it (dropout on), on a
+        forked RNG so that the dropout masks of training are those of a run that does not measure it."""
+        started = time.perf_counter()
+        model = self.accelerator.unwrap_model(self.model)
+        was_training = model.training
+        model.train()
+        devices = list(range(torch.cuda.device_count()))
+        with torch.random.fork_rng(devices=devices), self.accelerator.autocast():
+            clean, contested = (self._gradient_batches(g, self.config.probe_batch_size) for g in self.gradient_groups)
+            cosine = group_gradient_cosine(model, clean, contested)
+        model.train(was_training)
+        progress.gradient_cosine.append({"step": progress.step, "cosine": cosine})
+        progress.seconds["gradients"] = progress.seconds.get("gradients", 0.0) + time.perf_counter() - started
+
+    def _gradient_norms(self) -> pd.DataFrame:
+        """Each tracked item's gradient norm on the final model, in eval mode, one item at a time (the study's)."""
+        model = self.accelerator.unwrap_model(self.model)
+        was_training = model.training
+        model.eval()
+        tracked = self.data.tracked
+        with self.accelerator.autocast():
+            norms = example_gradient_norms(model, self._gradient_batches(tracked, 1))
+        model.train(was_training)
+        return pd.DataFrame({"example_id": self.train_set.ids[tracked], "grad_norm": norms})
 
     # ------------------------------------------------------------------------------------------- training
     def _train_step(self, positions: np.ndarray, progress: RunProgress, epoch: int) -> float:
@@ -414,7 +469,8 @@ class Run:
         return loss
 
     def _accumulate(self, positions: np.ndarray, progress: RunProgress, epoch: int) -> tuple[float, torch.Tensor]:
-        """Gradients of a global batch's class-weighted mean loss. Each process takes its share and cuts it into
+        """Gradients of a global batch's class-weighted mean loss (with ``soft_labels``, the first study's mix of KL
+        to the votes and weighted cross-entropy, below). Each process takes its share and cuts it into
         length-sorted micro-batches (`micro_batches`: at least ``grad_accum``), each padded only to its own longest
         item; the pieces' gradients add up to the whole batch's. Returns the loss and this process's count of
         correct predictions."""
@@ -423,6 +479,14 @@ class Run:
         # batch's weight, and multiplied by the world size because data-parallel gradients are averaged.
         labels = self.train_set.labels[positions]
         denominator = float((self.weights.cpu()[labels] * self.example_weights[positions]).sum())
+        if config.soft_labels:
+            # L = (|S| KL + |H| CE_w) / B over the global batch: the voted items S on their mean KL(votes || model),
+            # the others H on their class-weighted mean cross-entropy, counted by example weight. Per example:
+            # e_i KL_i / B for S, and e_i w_y CE_i |H| / (B D_H) for H, D_H = sum over H of e_i w_y.
+            voted, ew = self.voted[positions], self.example_weights[positions]
+            d_h = float((self.weights.cpu()[labels] * ew)[~voted].sum())
+            b, h = float(ew.sum()), float(ew[~voted].sum())
+            soft_scale, hard_scale = 1.0 / b, (h / (b * d_h) if d_h > 0 else 0.0)
         mine = positions[rank::world]
         pieces = micro_batches(
             mine,
@@ -438,7 +502,14 @@ class Run:
                 logits = self.model(**{k: v for k, v in batch.items() if k != "labels"}).logits
             per_example = F.cross_entropy(logits.float(), batch["labels"], weight=self.weights, reduction="none")
             per_example = per_example * self.example_weights[piece].to(per_example.device)
-            loss = per_example.sum() / denominator * world
+            if config.soft_labels:
+                soft = self.voted[piece].to(per_example.device)
+                log_q = F.log_softmax(logits.float(), dim=-1)
+                target = self.soft_targets[piece].to(log_q.device)
+                kl = F.kl_div(log_q, target, reduction="none").sum(-1) * self.example_weights[piece].to(log_q.device)
+                loss = torch.where(soft, kl * soft_scale, per_example * hard_scale).sum() * world
+            else:
+                loss = per_example.sum() / denominator * world
             self.accelerator.backward(loss)
             total += float(loss.detach()) / world
             correct += (logits.detach().argmax(-1) == batch["labels"]).sum()
@@ -556,6 +627,9 @@ class Run:
         self.accelerator.wait_for_everyone()
         if self.is_main:
             self.store.finalize()
+            if self.config.gradient_norms:
+                norms = self._gradient_norms()
+                write_atomic(self.dir / GRADIENT_NORMS, lambda tmp: norms.to_parquet(tmp, index=False))
             model_dir = self.dir / "model"
             shutil.rmtree(model_dir, ignore_errors=True)
             self.accelerator.unwrap_model(self.model).save_pretrained(model_dir)
@@ -566,6 +640,28 @@ class Run:
         if self.is_main:
             shutil.rmtree(self.dir / STATE, ignore_errors=True)
         return json.loads((self.dir / RUN_JSON).read_text())
+
+
+def vote_distributions(data: RunData) -> tuple[torch.Tensor, torch.Tensor]:
+    """The soft targets of ``soft_labels``: each training example's annotator vote distribution, shape (N, K)
+    (``votes_k / votes``; a row of zeros for an example without votes, such as a bulk item), and whether it has one,
+    shape (N,)."""
+    train = data.train
+    counts = (
+        train.frame[train.task.vote_columns()].to_numpy(dtype=np.float64, na_value=np.nan)
+        if train.has_votes
+        else np.full((len(train), len(train.task.label_names)), np.nan)
+    )
+    totals = counts.sum(axis=1)
+    voted = ~np.isnan(totals) & (totals > 0)
+    if not voted[data.weights > 0].any():
+        raise DataError(
+            f"soft_labels needs annotator votes, and no training example of {train.name} has any",
+            field="soft_labels",
+            fix="use a chaosnli-* dataset or a multi-annotator file, or set soft_labels: false",
+        )
+    probs = np.where(voted[:, None], counts / np.where(voted, totals, 1.0)[:, None], 0.0)
+    return torch.as_tensor(probs, dtype=torch.float32), torch.as_tensor(voted)
 
 
 def fingerprint(data: RunData) -> dict[str, str]:
