@@ -351,3 +351,34 @@ def test_verdicts_follow_the_numbers(tiny_ract):
     assert "in F1: does NOT hold (0.850 vs 0.900" in bad
     assert "beats training on the noisy data: does NOT hold (0.800 vs 0.850" in bad
     assert "detection F1: does NOT hold (85.0% here)" in bad
+
+
+def test_ract_trains_through_the_sweep_executor(tmp_path, data_dir):
+    """The command line's way: the steps train in worker processes of the local executor, two at a time, in two
+    rounds (before detection, then the retrainings), and resume like any other."""
+    path = _yaml(tmp_path / "tiny.yaml", **TINY, data_dir=str(data_dir))
+    result = _cli(["ract", str(path), "--out", str(tmp_path / "out"), "--jobs", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    (setting,) = summary["settings"]
+    assert setting["n_flagged"] == round(0.3 * 64) and setting["removed_accuracy"] is not None
+    finished = [line for line in result.stderr.splitlines() if line.startswith("ract: ") and " complete in " in line]
+    assert sorted(line.split()[1] for line in finished) == [
+        "noise0.3-seed42/downweighted-r16",
+        "noise0.3-seed42/high-r16",
+        "noise0.3-seed42/low-r4",
+        "noise0.3-seed42/removed-r16",
+        "oracle-seed42",
+    ]
+    assert [line.split()[1] for line in finished][-2:] in (
+        ["noise0.3-seed42/removed-r16", "noise0.3-seed42/downweighted-r16"],
+        ["noise0.3-seed42/downweighted-r16", "noise0.3-seed42/removed-r16"],
+    )  # the retrainings come after detection
+    assert (tmp_path / "out" / ".logs").is_dir()  # each worker's output, as a sweep keeps it
+    removed = json.loads((tmp_path / "out" / "noise0.3-seed42" / "removed-r16" / "run.json").read_text())
+    detections = pd.read_parquet(tmp_path / "out" / "detections.parquet")
+    flagged = detections[(detections["detector"] == "rank_discrepancy") & detections["flag_known_rate"]]
+    assert removed["config"]["exclude_ids"] == sorted(flagged["example_id"])
+    again = _cli(["ract", str(path), "--out", str(tmp_path / "out"), "--json"])
+    assert again.exit_code == 0 and "complete in" not in again.stderr
+    assert json.loads(again.stdout)["settings"] == summary["settings"]

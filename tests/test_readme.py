@@ -23,6 +23,11 @@ SHRINK = {
     "train": ["--set", "n_bulk=32", "--set", "n_tracked=16", "--set", "n_validation=32", "--set", "epochs=1"],
     "theory memorisation": ["--ranks", "2", "--d", "8", "--k", "3", "--steps", "40"],
     "theory optimal-rank": ["--ranks", "2,8", "--noise-rates", "0,0.4", "--n", "120", "--steps", "40"],
+    "ract": [
+        "--set",
+        "grid=null",
+        *(f"--set={v}" for v in ("n_bulk=48", "n_tracked=16", "n_validation=32", "epochs=2", "max_length=32")),
+    ],
 }
 
 

@@ -24,6 +24,33 @@ DataDir = Annotated[
     Path | None, typer.Option("--data-dir", envvar="LORADYN_DATA_DIR", help="Folder laid out like ../shared/data.")
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+Jobs = Annotated[
+    int | None, typer.Option(help="Runs at a time. local: one per GPU, else one per CPU core; ray, slurm: no limit.")
+]
+Executor = Annotated[str, typer.Option(help="Where runs train: local, ray, slurm.")]
+Slurm = Annotated[list[str] | None, typer.Option("--slurm", help="A submitit parameter: --slurm timeout_min=600.")]
+
+
+def slurm_parameters(pairs: list[str] | None) -> dict[str, Any]:
+    """``--slurm key=value`` options as submitit parameters, each value parsed as YAML."""
+    import yaml
+
+    parameters = {}
+    for pair in pairs or []:
+        key, sep, text = pair.partition("=")
+        try:
+            if not sep or not key.strip():
+                raise yaml.YAMLError
+            parameters[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise DataError(
+                f"--slurm expects key=value with a YAML value, got {pair!r}",
+                field="--slurm",
+                fix="write e.g. --slurm timeout_min=600",
+            ) from None
+    return parameters
+
+
 TextFields = Annotated[str, typer.Option(help="User file: comma-separated text fields.")]
 CountFields = Annotated[str | None, typer.Option(help="User file: comma-separated per-class count columns.")]
 LabelsField = Annotated[str | None, typer.Option(help="User file: the field listing each annotator's label.")]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from loradyn.cli.common import AsJson, DataDir, console, emit, reports_errors
+from loradyn.cli.common import AsJson, DataDir, Executor, Jobs, Slurm, console, emit, reports_errors, slurm_parameters
 from loradyn.cli.detect import mean_sd
 from loradyn.io import write_atomic
 
@@ -64,12 +64,17 @@ def ract_command(
     report: Annotated[
         Path | None, typer.Option(help="Also write the results page, e.g. docs/results/ract-agnews-cpu.md.")
     ] = None,
-    quiet: Annotated[bool, typer.Option(help="No progress bar and no line per step.")] = False,
+    jobs: Jobs = None,
+    executor: Executor = "local",
+    slurm: Slurm = None,
+    quiet: Annotated[bool, typer.Option(help="No line per step.")] = False,
     as_json: AsJson = False,
 ) -> None:
     """Train a low- and a high-rank adapter on noisy labels, flag the examples by rank discrepancy, retrain without
     them (removed and/or down-weighted), and compare clean-test accuracy with training on the noisy data and on
-    clean data; every other detector runs on the same runs (detections.parquet, evaluation*). Writes ract.json."""
+    clean data; every other detector runs on the same runs (detections.parquet, evaluation*). Writes ract.json.
+    The runs train as `loradyn sweep` trains them (--executor, --jobs): first every run known before detection,
+    then the retrainings."""
     from loradyn.noisy.ract_config import load_ract_config
     from loradyn.noisy.ract_pipeline import run_ract
     from loradyn.report.provenance import command_line
@@ -79,7 +84,14 @@ def ract_command(
     if data_dir is not None:
         overrides.append(f"data_dir={data_dir}")
     ract = load_ract_config(config, overrides)
-    summary = run_ract(ract, out, show_progress=not (quiet or as_json), log=(lambda _: None) if quiet else None)
+    summary = run_ract(
+        ract,
+        out,
+        executor=executor,
+        jobs=jobs,
+        slurm=slurm_parameters(slurm),
+        log=(lambda _: None) if quiet else None,
+    )
     if report is not None:
         from loradyn.report.ract import ract_page
 

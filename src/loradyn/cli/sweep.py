@@ -6,30 +6,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.table import Table
 
-from loradyn.cli.common import AsJson, DataDir, emit, reports_errors
+from loradyn.cli.common import AsJson, DataDir, Executor, Jobs, Slurm, emit, reports_errors, slurm_parameters
 from loradyn.errors import DataError
 from loradyn.experiments.executors import EXECUTORS
 from loradyn.experiments.sweepfile import read_yaml
-
-
-def _parameters(pairs: list[str]) -> dict[str, Any]:
-    parameters = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        try:
-            if not sep or not key.strip():
-                raise yaml.YAMLError
-            parameters[key.strip()] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise DataError(
-                f"--slurm expects key=value with a YAML value, got {pair!r}",
-                field="--slurm",
-                fix="write e.g. --slurm timeout_min=600",
-            ) from None
-    return parameters
 
 
 def _plan_table(plan: dict[str, Any]) -> Table:
@@ -69,15 +51,10 @@ def sweep_command(
     out: Annotated[
         Path | None, typer.Option(help="The sweep directory (created; a sweep that stopped continues).")
     ] = None,
-    jobs: Annotated[
-        int | None,
-        typer.Option(help="Runs at a time. local: one per GPU, else one per CPU core; ray, slurm: no limit."),
-    ] = None,
-    executor: Annotated[str, typer.Option(help=f"Where runs train: {', '.join(EXECUTORS)}.")] = "local",
+    jobs: Jobs = None,
+    executor: Executor = "local",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the expanded runs; train nothing.")] = False,
-    slurm: Annotated[
-        list[str] | None, typer.Option("--slurm", help="A submitit parameter over the file's: --slurm timeout_min=600.")
-    ] = None,
+    slurm: Slurm = None,
     data_dir: DataDir = None,
     as_json: AsJson = False,
 ) -> None:
@@ -92,7 +69,7 @@ def sweep_command(
         )
     if out is None and not dry_run:
         raise DataError("--out is required to train", fix="pass --out DIR, or --dry-run to only list the runs")
-    parameters = _parameters(slurm or [])
+    parameters = slurm_parameters(slurm)
     from loradyn.experiments.execution import run_state, run_sweep
     from loradyn.experiments.sweep import load_sweep
 

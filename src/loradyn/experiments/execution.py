@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from loradyn.errors import DataError
-from loradyn.experiments.executors import EXECUTORS, Task, require, run_local, run_ray, run_slurm
+from loradyn.experiments.executors import Task, check_executor, dispatch
 from loradyn.experiments.sweep import Sweep
 from loradyn.io import check_writable, dumps, read_json, write_json
 
@@ -68,16 +68,7 @@ def run_sweep(
     DataError
         If ``out_dir`` holds another sweep's plan or other files, or the executor's extra is not installed.
     """
-    if executor not in EXECUTORS:
-        raise DataError(
-            f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}",
-            field="--executor",
-            fix="leave it out (local), or name one of them",
-        )
-    if jobs is not None and jobs < 1:
-        raise DataError(f"jobs must be a positive integer, got {jobs}", field="--jobs", fix="pass --jobs 1 or more")
-    if executor != "local":
-        require(executor)
+    check_executor(executor, jobs)
     if data_dir is not None:
         sweep = sweep.with_data_dir(Path(data_dir).resolve())
     out = Path(out_dir).resolve()
@@ -105,13 +96,8 @@ def _run(
             outcomes[task.name] = outcome
             report.finished(task.name, outcome)
 
-        if executor == "local":
-            run_local(tasks, jobs=jobs, on_done=on_done, folder=out)
-        elif executor == "ray":
-            run_ray(tasks, jobs=jobs, on_done=on_done)
-        else:
-            parameters = {"name": f"loradyn-{sweep.name}", **sweep.slurm, **(slurm or {})}
-            run_slurm(tasks, jobs=jobs, on_done=on_done, folder=out / ".submitit", parameters=parameters)
+        parameters = {"name": f"loradyn-{sweep.name}", **sweep.slurm, **(slurm or {})}
+        dispatch(tasks, executor=executor, jobs=jobs, on_done=on_done, folder=out, slurm=parameters)
 
     runs = []
     for run in sweep.runs:

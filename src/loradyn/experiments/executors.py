@@ -60,6 +60,40 @@ def require(executor: str) -> Any:
         ) from None
 
 
+def dispatch(
+    tasks: list[Task],
+    *,
+    executor: str,
+    jobs: int | None,
+    on_done: OnDone,
+    folder: Path,
+    slurm: dict[str, Any] | None = None,
+) -> None:
+    """Train ``tasks`` on ``executor`` (``local``, ``ray`` or ``slurm``), ``jobs`` at a time, calling ``on_done``
+    with each one's outcome as it finishes; ``folder`` keeps the local workers' configs and logs and submitit's
+    files, ``slurm`` submitit's parameters."""
+    if executor == "local":
+        run_local(tasks, jobs=jobs, on_done=on_done, folder=folder)
+    elif executor == "ray":
+        run_ray(tasks, jobs=jobs, on_done=on_done)
+    else:
+        run_slurm(tasks, jobs=jobs, on_done=on_done, folder=folder / ".submitit", parameters=slurm or {})
+
+
+def check_executor(executor: str, jobs: int | None) -> None:
+    """A clear error for an unknown executor, a job count below one, or an executor whose extra is missing."""
+    if executor not in EXECUTORS:
+        raise DataError(
+            f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}",
+            field="--executor",
+            fix="leave it out (local), or name one of them",
+        )
+    if jobs is not None and jobs < 1:
+        raise DataError(f"jobs must be a positive integer, got {jobs}", field="--jobs", fix="pass --jobs 1 or more")
+    if executor != "local":
+        require(executor)
+
+
 # ------------------------------------------------------------------------------------------------------- local
 @dataclass(frozen=True)
 class Slot:

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from loradyn.errors import DataError
+from loradyn.experiments.executors import Task, check_executor, dispatch
 from loradyn.io import dumps, write_json
 from loradyn.noisy.evaluation import FLAG_PREFIX
 from loradyn.noisy.kfold import fold_configs, kfold_probs
@@ -115,10 +116,18 @@ def run_ract(
     config: RactConfig,
     out: str | os.PathLike[str],
     *,
+    executor: str | None = None,
+    jobs: int | None = None,
+    slurm: dict[str, Any] | None = None,
     show_progress: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) RACT into ``out``; write ``ract.json`` and the detectors' side-by-side there.
+
+    The steps train in two rounds: first every run known before detection (the oracles, the low- and high-rank
+    runs of every setting), then every retraining; each round in this process one run after another
+    (``executor=None``), or through a sweep executor (``local``, ``ray`` or ``slurm``, ``jobs`` at a time, as
+    `loradyn sweep` trains). K-fold runs, where asked for, train in this process.
 
     Parameters
     ----------
@@ -126,8 +135,10 @@ def run_ract(
         The setting(s) and RACT's choices.
     out
         The output folder (created; one holding this RACT's steps is resumed).
+    executor, jobs, slurm
+        Where the steps train (see `loradyn.experiments.executors.dispatch`); None trains them here.
     show_progress
-        Passed to ``train``.
+        Passed to ``train`` when the steps train here.
     log
         Called with a line per step (default: stderr).
 
@@ -143,14 +154,26 @@ def run_ract(
     """
     out = Path(out)
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    if executor is not None:
+        check_executor(executor, jobs)
     check_ract(config, out)
     started = time.perf_counter()
-    places = _Places()
+    trainer = _Trainer(out, log, executor=executor, jobs=jobs, slurm=slurm, show_progress=show_progress)
+    cells = config.cells()
+    planned = {cell.name: trainer.plan(_first_steps(config, cell, out)) for cell in cells}
+    trainer.train()
     settings, blocks = [], []
-    for cell in config.cells():
-        setting, detections = _run_setting(config, cell, out, places, show_progress=show_progress, log=log)
-        settings.append(setting)
+    for cell in cells:
+        runs = trainer.report(cell, planned[cell.name])
+        detections, flagged = _detect(config, cell, runs, log, show_progress=show_progress)
+        retrains = trainer.plan(_retrain_steps(config, cell, out, flagged))
+        settings.append((cell, runs, retrains, detections, flagged))
         blocks.append(detections)
+    trainer.train()
+    settings = [
+        _setting(cell, {**runs, **trainer.report(cell, retrains)}, detections, flagged)
+        for cell, runs, retrains, detections, flagged in settings
+    ]
     results = write_results(pd.concat(blocks, ignore_index=True), out)
     _add_detection(settings, pd.DataFrame(results["runs"]), config.threshold)
     folders = {Path(s["runs"][role]["dir"]) for s in settings for role in s["runs"]}
@@ -168,27 +191,108 @@ def run_ract(
     return json.loads(dumps(summary))
 
 
-def _run_setting(
+class _Trainer:
+    """The steps of a RACT round: planned (a step whose configuration an earlier one has shares its folder),
+    then trained together, here or through a sweep executor, then reported step by step."""
+
+    def __init__(
+        self,
+        out: Path,
+        log: Callable[[str], None],
+        *,
+        executor: str | None,
+        jobs: int | None,
+        slurm: dict[str, Any] | None,
+        show_progress: bool,
+    ) -> None:
+        self.out, self.log, self.executor, self.jobs, self.slurm = out, log, executor, jobs, slurm
+        self.show_progress = show_progress
+        self.places = _Places()
+        self.pending: dict[Path, RunConfig] = {}
+        self.trained: set[Path] = set()  # trained by this call and not yet reported
+
+    def plan(self, steps: dict[str, tuple[RunConfig, Path]]) -> dict[str, Path]:
+        """Each role's run folder; the ones not complete yet are trained by the next `train`."""
+        folders = {}
+        for role, (config, folder) in steps.items():
+            folder = self.places(config, folder)
+            check_step(config, folder)
+            if not is_complete(folder):
+                self.pending[folder] = config
+            folders[role] = folder
+        return folders
+
+    def train(self) -> None:
+        pending, self.pending = self.pending, {}
+        if self.executor is None:
+            for folder, config in pending.items():
+                ensure_run(config, folder, show_progress=self.show_progress)
+        elif pending:
+            tasks = [
+                Task(
+                    folder.relative_to(self.out).as_posix().replace("/", "__"),
+                    config.to_dict(),
+                    folder,
+                    folder.parent / f"{folder.name}.error.log",
+                )
+                for folder, config in pending.items()
+            ]
+            failed = []
+
+            def on_done(task: Task, outcome: dict[str, Any]) -> None:
+                self.log(
+                    f"ract: {task.run_dir.relative_to(self.out)} {outcome['status']} in {outcome['seconds']:.0f} s"
+                )
+                if outcome["status"] != "complete":
+                    failed.append(f"{task.name}: {outcome['error']} (see {outcome['error_log']})")
+
+            dispatch(tasks, executor=self.executor, jobs=self.jobs, on_done=on_done, folder=self.out, slurm=self.slurm)
+            if failed:
+                raise DataError(
+                    f"{len(failed)} step(s) failed: " + "; ".join(failed),
+                    path=self.out,
+                    fix="correct the cause and run the same command again: finished steps are kept",
+                )
+        self.trained |= set(pending)
+
+    def report(self, cell: Cell, folders: dict[str, Path]) -> dict[str, tuple[Path, dict]]:
+        """Each role's folder and run.json, with a line per step ("trained" the first time a run trained by this
+        call is named, "was done" after)."""
+        runs = {}
+        for role, folder in folders.items():
+            run = read_run(folder)
+            what = "trained" if folder in self.trained else "was done"
+            self.trained.discard(folder)
+            self.log(
+                f"ract {cell.name}: {role} {what} ({folder}); clean-test accuracy {run['final']['val_accuracy']:.4f}"
+            )
+            runs[role] = (folder, run)
+        return runs
+
+
+def _retrain_steps(config: RactConfig, cell: Cell, out: Path, flagged: list[str]) -> dict[str, tuple[RunConfig, Path]]:
+    """The retrainings of a setting: without the flagged examples, and/or with them down-weighted."""
+    folder, rank, noisy = out / cell.name, config.retrain, step_config(cell, rank=config.retrain)
+    steps = {}
+    if config.action in ("remove", "both"):
+        steps["removed"] = (dataclasses.replace(noisy, exclude_ids=flagged or None), folder / f"removed-r{rank}")
+    if config.action in ("downweight", "both"):
+        steps["downweighted"] = (
+            dataclasses.replace(noisy, downweight_ids=flagged or None),
+            folder / f"downweighted-r{rank}",
+        )
+    return steps
+
+
+def _detect(
     config: RactConfig,
     cell: Cell,
-    out: Path,
-    places: _Places,
+    runs: dict[str, tuple[Path, dict]],
+    log: Callable[[str], None],
     *,
     show_progress: bool,
-    log: Callable[[str], None],
-) -> tuple[dict[str, Any], pd.DataFrame]:
-    """One setting's steps, in order: oracle, low, high (and the retrain rank on the noisy labels if it is
-    neither), the K folds, detection, removed, down-weighted."""
-
-    def step(role: str, run_config: RunConfig, run_dir: Path) -> tuple[Path, dict[str, Any]]:
-        run_dir = places(run_config, run_dir)
-        done = is_complete(run_dir)
-        run = ensure_run(run_config, run_dir, show_progress=show_progress)
-        what = "was done" if done else "trained"
-        log(f"ract {cell.name}: {role} {what} ({run_dir}); clean-test accuracy {run['final']['val_accuracy']:.4f}")
-        return run_dir, run
-
-    runs = {role: step(role, *planned) for role, planned in _first_steps(config, cell, out).items()}
+) -> tuple[pd.DataFrame, list[str]]:
+    """Every detector on a setting's runs (the K folds first, where asked for), and rank discrepancy's flags."""
     if config.kfold is not None:
         kfold_probs(runs["noisy"][0], config.kfold, show_progress=show_progress)
     scored = list(dict.fromkeys(runs[role][0] for role in ("low", "high", "noisy")))
@@ -203,13 +307,14 @@ def _run_setting(
     discrepancy = detections[detections["detector"] == "rank_discrepancy"]
     flagged = sorted(discrepancy.loc[discrepancy[f"{FLAG_PREFIX}{config.threshold}"].astype(bool), "example_id"])
     log(f"ract {cell.name}: rank discrepancy flags {len(flagged)} of {len(discrepancy)} examples ({config.threshold})")
-    folder, rank, noisy_config = out / cell.name, config.retrain, step_config(cell, rank=config.retrain)
-    if config.action in ("remove", "both"):
-        removed = dataclasses.replace(noisy_config, exclude_ids=flagged or None)
-        runs["removed"] = step("removed", removed, folder / f"removed-r{rank}")
-    if config.action in ("downweight", "both"):
-        downweighted = dataclasses.replace(noisy_config, downweight_ids=flagged or None)
-        runs["downweighted"] = step("downweighted", downweighted, folder / f"downweighted-r{rank}")
+    return detections, flagged
+
+
+def _setting(
+    cell: Cell, runs: dict[str, tuple[Path, dict]], detections: pd.DataFrame, flagged: list[str]
+) -> dict[str, Any]:
+    """A setting's summary: its sizes, flags, and each role's run folder and clean-test accuracy."""
+    discrepancy = detections[detections["detector"] == "rank_discrepancy"]
     noisy_run = runs["noisy"][1]
     setting: dict[str, Any] = {
         "setting": cell.name,
@@ -233,7 +338,7 @@ def _run_setting(
     }
     for role in ROLES:
         setting[f"{role}_accuracy"] = setting["runs"][role]["val_accuracy"] if role in runs else None
-    return setting, detections
+    return setting
 
 
 def _add_detection(settings: list[dict[str, Any]], evaluation: pd.DataFrame, threshold: str) -> None:
