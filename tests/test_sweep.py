@@ -253,6 +253,18 @@ def test_local_sweep_reports_a_failure_and_continues(tmp_path, data_dir):
     assert json.loads((out / "r8__s42" / "run.json").read_text())["status"] == "complete"
     assert _probes_per_run(out, "r8__s42") == 8
 
+    # A plan and runs written by a loradyn without today's newer fields continue: they were made with defaults.
+    plan = json.loads((out / "sweep.json").read_text())
+    for entry in plan["runs"]:
+        entry["config"].pop("soft_labels"), entry["config"].pop("report_to")
+    write_json(out / "sweep.json", plan)
+    for name in ("r4__s42", "r8__s42"):
+        run_json = json.loads((out / name / "run.json").read_text())
+        run_json["config"].pop("soft_labels"), run_json["config"].pop("report_to")
+        write_json(out / name / "run.json", run_json)
+    summary = run_sweep(load_sweep(path), out, jobs=2, progress=False)
+    assert {r["name"]: r["status"] for r in summary["runs"]}["r4__s42"] == "skipped"
+
 
 def _two_runs(data_dir):
     return expand({"name": "pair", "base": _tiny_base(data_dir), "grid": [{"rank": [4, 8]}]})

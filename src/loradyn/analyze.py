@@ -30,6 +30,7 @@ from loradyn.stats.entropy import CORRELATED, WITH_CI, entropy_statistics
 from loradyn.stats.gradients import gradient_cosine_summary, gradient_norm_statistics
 from loradyn.stats.seeds import adjust_pvalues, aggregate_seeds
 from loradyn.store import GRADIENT_NORMS
+from loradyn.train.config import with_defaults
 
 ANALYSIS_JSON = "analysis.json"
 
@@ -41,7 +42,7 @@ def _config(run_dir: Path) -> dict[str, Any]:
     run = read_json(path, fix="re-record the run")
     if not isinstance(run, dict) or not isinstance(run.get("config"), dict):
         raise DataError("run.json has no config mapping", path=path, field="config", fix="re-record the run")
-    return run["config"]
+    return with_defaults(run["config"])
 
 
 def analyze_run(run_dir: Path, *, n_resamples: int, seed: int, with_ci: tuple[str, ...]) -> dict[str, Any]:

@@ -223,3 +223,25 @@ def test_a_killed_run_resumes_with_tracking_turned_on(data_dir, tmp_path, refere
     accumulator.Reload()
     steps = [e.step for e in accumulator.Scalars("train/loss")]
     assert steps == list(range(3, resumed["data"]["total_steps"] + 1))  # the killed third step is trained again
+
+
+def test_a_run_started_before_a_config_field_existed_resumes(data_dir, tmp_path, reference, monkeypatch):
+    """A run.json written by a loradyn without some of today's fields (an upgrade between kill and rerun) was made
+    with their defaults: the run resumes, and the RACT step check and the sweep plan agree."""
+    from loradyn.noisy.steps import check_step
+
+    out = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch.setattr(Run, "_train_step", kill_after(Run, "_train_step", calls=3))
+        with pytest.raises(Killed):
+            train(tiny(data_dir), out, show_progress=False)
+    run = json.loads((out / "run.json").read_text())
+    for newer in ("soft_labels", "gradient_cosine", "gradient_norms", "report_to", "model_revision"):
+        del run["config"][newer]
+    (out / "run.json").write_text(json.dumps(run))
+    check_step(tiny(data_dir), out)
+    with pytest.raises(DataError, match="differs in soft_labels"):
+        check_step(tiny(data_dir, soft_labels=True), out)
+    resumed = train(tiny(data_dir), out, show_progress=False)
+    assert resumed["status"] == "complete"
+    same_dynamics(out, reference[0])

@@ -22,6 +22,7 @@ from loradyn.errors import DataError
 from loradyn.experiments.executors import Task, check_executor, dispatch
 from loradyn.experiments.sweep import Sweep
 from loradyn.io import check_writable, dumps, read_json, write_json
+from loradyn.train.config import with_defaults
 
 SWEEP_JSON = "sweep.json"
 
@@ -143,6 +144,9 @@ def _start_or_continue(sweep: Sweep, out: Path) -> None:
         previous = read_json(path, fix="choose another --out")
         if not isinstance(previous, dict):
             raise DataError("not a sweep's plan", path=path, fix="choose another --out")
+        for run in previous.get("runs") or []:  # a plan written before a RunConfig field existed
+            if isinstance(run, dict) and isinstance(run.get("config"), dict):
+                run["config"] = with_defaults(run["config"])
         if previous != plan:
             raise DataError(
                 f"this sweep directory holds another plan: {_difference(previous, plan)}",

@@ -19,6 +19,7 @@ import pandas as pd
 from loradyn.analyze import ANALYSIS_JSON, analyze
 from loradyn.errors import DataError
 from loradyn.report.conditions import Condition, describe_conditions
+from loradyn.train.config import with_defaults
 
 #: Folders the report writes into a sweep directory itself: not runs, and not worth a warning.
 OWN_FOLDERS = ("report-figures",)
@@ -37,7 +38,7 @@ class SweepRun:
 
     @property
     def config(self) -> dict[str, Any]:
-        return self.run["config"]
+        return with_defaults(self.run["config"])
 
     @property
     def seed(self) -> Any:

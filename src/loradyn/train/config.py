@@ -315,6 +315,16 @@ class RunConfig:
 FIELD_TYPES = typing.get_type_hints(RunConfig)
 
 
+def with_defaults(stored: dict[str, Any]) -> dict[str, Any]:
+    """A configuration as a run or sweep file stored it (JSON), with every field added to `RunConfig` since then
+    set to its default: a run made before a field existed was made with the field's default."""
+    defaults = {
+        f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        for f in dataclasses.fields(RunConfig)
+    }
+    return {**defaults, **stored}
+
+
 #: What ``data_mapping`` takes: the fields of `loradyn.data.catalog.FileMapping`, as YAML writes them.
 DATA_MAPPING = {
     "text_fields": list[str],

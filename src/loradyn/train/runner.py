@@ -41,7 +41,7 @@ from loradyn.models.adapters import apply_method
 from loradyn.models.registry import resolve_model
 from loradyn.store import GRADIENT_NORMS, DynamicsStore
 from loradyn.train.batches import Encoded, collate, encode, epoch_batches, micro_batches, probe_batches
-from loradyn.train.config import RESUMABLE_CHANGES, RunConfig
+from loradyn.train.config import RESUMABLE_CHANGES, RunConfig, with_defaults
 from loradyn.train.gradients import example_gradient_norms, group_gradient_cosine
 from loradyn.train.recipe import class_weights, make_optimizer
 from loradyn.train.recorder import Recorder, probe_logits
@@ -246,7 +246,8 @@ class Run:
                 fix="choose another --out, or pass --force to train it again from scratch",
             )
         current = json.loads(json.dumps(self.config.to_dict()))  # as run.json holds it (string keys)
-        changed = {k for k, v in current.items() if previous["config"].get(k) != v} - RESUMABLE_CHANGES
+        stored = with_defaults(previous["config"])
+        changed = {k for k, v in current.items() if stored.get(k) != v} - RESUMABLE_CHANGES
         if changed:
             raise DataError(
                 f"cannot resume: the configuration differs in {', '.join(sorted(changed))}",
