@@ -73,6 +73,13 @@ def test_noise_inject_writes_a_noisy_copy_and_its_mask(data_dir, tmp_path):
     assert all(r["label"] != r["original_label"] for r in flipped)
     assert all(r["label"] == r["original_label"] for r in rows if not r["is_noisy"])
     assert json.loads((out / "noise.json").read_text())["transition"] == manifest["transition"]
+    import datasets
+
+    table = datasets.load_dataset("parquet", data_files=str(out / "examples.parquet"), split="train")
+    assert table.num_rows == 5000 and sum(table["is_noisy"]) == 1500
+    assert table["label"] == [r["label"] for r in rows] and table["original_label"] == [
+        r["original_label"] for r in rows
+    ]
     assert not list(out.glob(".*tmp"))
     umask = os.umask(0)
     os.umask(umask)

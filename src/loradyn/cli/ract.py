@@ -75,11 +75,13 @@ def ract_command(
     clean data; every other detector runs on the same runs (detections.parquet, evaluation*). Writes ract.json.
     The runs train as `loradyn sweep` trains them (--executor, --jobs): first every run known before detection,
     then the retrainings."""
+    from loradyn.experiments.executors import check_executor
     from loradyn.noisy.ract_config import load_ract_config
     from loradyn.noisy.ract_pipeline import run_ract
     from loradyn.report.provenance import command_line
 
     started = time.perf_counter()
+    check_executor(executor, jobs)
     overrides = list(set_ or [])
     if data_dir is not None:
         overrides.append(f"data_dir={data_dir}")
