@@ -70,6 +70,15 @@ def kill_after(target, attribute, *, calls=1, when=lambda *a, **k: True, before=
     return wrapper
 
 
+def killed_at_step(data_dir, out, monkeypatch, *, step: int):
+    """A tiny run killed during its ``step``-th training step (the step ran, its progress was not saved)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(Run, "_train_step", kill_after(Run, "_train_step", calls=step))
+        with pytest.raises(Killed):
+            train(tiny(data_dir), out, show_progress=False)
+    return out
+
+
 KILL_POINTS = {
     # after run.json says "running" and before examples.parquet exists
     "before examples.parquet": (Run, "_write_run_json", {"calls": 1}),
@@ -120,11 +129,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_dynamics(point, data_dir, tmp
 def test_a_damaged_checkpoint_falls_back_and_finishes(damage, data_dir, tmp_path, reference, monkeypatch):
     """A checkpoint damaged after a kill is passed over (no pickled code is ever loaded) and the run finishes with the
     uninterrupted run's dynamics."""
-    out = tmp_path / "run"
-    with monkeypatch.context() as patch:
-        patch.setattr(Run, "_train_step", kill_after(Run, "_train_step", calls=5))
-        with pytest.raises(Killed):
-            train(tiny(data_dir), out, show_progress=False)
+    out = killed_at_step(data_dir, tmp_path / "run", monkeypatch, step=5)
     state = out / "state"
     if damage == "truncated optimizer.pt":
         data = (state / "optimizer.pt").read_bytes()
@@ -142,11 +147,7 @@ def test_a_damaged_checkpoint_falls_back_and_finishes(damage, data_dir, tmp_path
 
 def test_changed_data_between_kill_and_rerun_is_refused(data_dir, tmp_path, monkeypatch):
     """Data that changed between a kill and the rerun are refused, naming what changed."""
-    out = tmp_path / "run"
-    with monkeypatch.context() as patch:
-        patch.setattr(Run, "_train_step", kill_after(Run, "_train_step", calls=2))
-        with pytest.raises(Killed):
-            train(tiny(data_dir), out, show_progress=False)
+    out = killed_at_step(data_dir, tmp_path / "run", monkeypatch, step=2)
     run_json = json.loads((out / "run.json").read_text())
     run_json["fingerprint"]["labels"] = "0" * 16  # what another set of data files would give
     (out / "run.json").write_text(json.dumps(run_json))
@@ -157,11 +158,7 @@ def test_changed_data_between_kill_and_rerun_is_refused(data_dir, tmp_path, monk
 def test_one_writer_per_run_directory(data_dir, tmp_path, monkeypatch):
     """A second writer of a run directory is refused at once, naming the live one; a killed writer's stale lock is
     taken over."""
-    out = tmp_path / "run"
-    with monkeypatch.context() as patch:
-        patch.setattr(Run, "_train_step", kill_after(Run, "_train_step", calls=2))
-        with pytest.raises(Killed):
-            train(tiny(data_dir), out, show_progress=False)
+    out = killed_at_step(data_dir, tmp_path / "run", monkeypatch, step=2)
     import socket
 
     live = {"host": socket.gethostname(), "pid": os.getppid()}  # a process that is alive: the test runner's parent
@@ -206,11 +203,7 @@ def test_a_full_disk_during_a_checkpoint_is_one_line_and_the_same_command_resume
 def test_a_killed_run_resumes_with_tracking_turned_on(data_dir, tmp_path, reference, monkeypatch):
     """Where progress is reported is not what is trained: a run killed without trackers resumes with TensorBoard on
     (other config changes are refused), records the uninterrupted dynamics and logs the steps it trains."""
-    out = tmp_path / "run"
-    with monkeypatch.context() as patch:
-        patch.setattr(Run, "_train_step", kill_after(Run, "_train_step", calls=3))
-        with pytest.raises(Killed):
-            train(tiny(data_dir), out, show_progress=False)
+    out = killed_at_step(data_dir, tmp_path / "run", monkeypatch, step=3)
     with pytest.raises(DataError, match="configuration differs in lr"):
         Run(tiny(data_dir, lr=0.5), out)
     resumed = train(tiny(data_dir, report_to=["tensorboard"]), out, show_progress=False)
@@ -230,11 +223,7 @@ def test_a_run_started_before_a_config_field_existed_resumes(data_dir, tmp_path,
     with their defaults: the run resumes, and the RACT step check and the sweep plan agree."""
     from loradyn.noisy.steps import check_step
 
-    out = tmp_path / "run"
-    with monkeypatch.context() as patch:
-        patch.setattr(Run, "_train_step", kill_after(Run, "_train_step", calls=3))
-        with pytest.raises(Killed):
-            train(tiny(data_dir), out, show_progress=False)
+    out = killed_at_step(data_dir, tmp_path / "run", monkeypatch, step=3)
     run = json.loads((out / "run.json").read_text())
     for newer in ("soft_labels", "gradient_cosine", "gradient_norms", "report_to", "model_revision"):
         del run["config"][newer]
