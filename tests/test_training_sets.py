@@ -59,7 +59,7 @@ def test_excluded_and_down_weighted_examples(data_dir, tmp_path):
 
     run = Run(small(data_dir, disable_dropout=True, downweight_ids=list(ids[:40]), downweight=0.25), tmp_path / "w")
     batch = np.arange(32)
-    loss = run._accumulate(batch, RunProgress(), 0)
+    loss, _ = run._accumulate(batch, RunProgress(), 0)
     run.model.train()
     inputs = {k: v for k, v in run._batch(run.train_set, batch).items() if k != "labels"}
     with torch.no_grad():
