@@ -87,7 +87,15 @@ def render(result: dict) -> str:
             "threads lost its core, so a quiet machine probably gives a smaller ratio than this one; the direction "
             "is what sets the default."
         )
-    load = result["load_average_1min"]
+    load, cores = result["load_average_1min"], result["machine"]["cpu_cores"]
+    quiet = load["before"] < 0.5
+    machine = (
+        f"The machine was otherwise idle when this started (1-minute load average {load['before']:.1f}; "
+        f"{load['after']:.1f} after, this benchmark's own runs included, on {cores} cores)."
+        if quiet
+        else f"The machine was shared with other work while this ran (1-minute load average {load['before']:.1f} "
+        f"before and {load['after']:.1f} after, on {cores} cores)."
+    )
     return f"""# Sweep benchmark
 
 Made by `{result["command"]}` on {result["date"]}
@@ -103,8 +111,7 @@ included), first one run at a time, then one per core.
 | speed-up of the whole grid | **{ratio:.2f}x** | |
 
 {verdict} {why} Memory bounds that default: each run holds its own model, so pass `--jobs` for larger models.
-The machine was shared with other work while this ran (1-minute load average {load["before"]:.1f} before and
-{load["after"]:.1f} after, on {result["machine"]["cpu_cores"]} cores).
+{machine}
 """
 
 

@@ -123,9 +123,9 @@ def visible_gpus() -> list[str]:
 
 def default_jobs(cores: list[int], gpus: list[str]) -> int:
     """The local executor's default: one run per GPU; on CPUs one single-threaded run per core, which finished a
-    grid of four small minilm runs 3.55x sooner than one run at a time on both cores (2 cores, measured while
-    other work loaded the machine, which penalises the multi-threaded run; docs/benchmarks/sweep.md). Each run
-    holds its own model in memory: pass ``jobs`` for large models."""
+    grid of four small minilm runs 1.4-1.5x sooner than one run at a time on both cores (2 cores, nearly idle;
+    3.55x while other work loaded the machine, which penalises the multi-threaded run; docs/benchmarks/sweep.md).
+    Each run holds its own model in memory: pass ``jobs`` for large models."""
     return len(gpus) or len(cores)
 
 
