@@ -10,7 +10,7 @@ from rich.table import Table
 
 from loradyn.cli.common import AsJson, DataDir, Executor, Jobs, Slurm, emit, reports_errors, slurm_parameters
 from loradyn.errors import DataError
-from loradyn.experiments.executors import EXECUTORS
+from loradyn.experiments.executors import check_executor
 from loradyn.experiments.sweepfile import read_yaml
 
 
@@ -61,12 +61,7 @@ def sweep_command(
     """Expand a sweep file into runs and train every run not yet complete, one run directory each; a failed run
     is reported and the others go on (exit status 1 if any failed)."""
     read_yaml(sweep_file)  # a missing or malformed file stops here, before the training stack is imported
-    if executor not in EXECUTORS:
-        raise DataError(
-            f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}",
-            field="--executor",
-            fix="leave it out (local), or name one of them",
-        )
+    check_executor(executor, jobs, installed=False)  # the extra is needed to train, not to list the runs
     if out is None and not dry_run:
         raise DataError("--out is required to train", fix="pass --out DIR, or --dry-run to only list the runs")
     parameters = slurm_parameters(slurm)

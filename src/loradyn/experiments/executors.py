@@ -80,17 +80,18 @@ def dispatch(
         run_slurm(tasks, jobs=jobs, on_done=on_done, folder=folder / ".submitit", parameters=slurm or {})
 
 
-def check_executor(executor: str, jobs: int | None) -> None:
-    """A clear error for an unknown executor, a job count below one, or an executor whose extra is missing."""
+def check_executor(executor: str, jobs: int | None, *, installed: bool = True) -> None:
+    """A clear error for an unknown executor, a job count below one, or (``installed``) an executor whose extra is
+    missing."""
     if executor not in EXECUTORS:
         raise DataError(
-            f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}",
+            f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}",
             field="--executor",
             fix="leave it out (local), or name one of them",
         )
     if jobs is not None and jobs < 1:
         raise DataError(f"jobs must be a positive integer, got {jobs}", field="--jobs", fix="pass --jobs 1 or more")
-    if executor != "local":
+    if installed and executor != "local":
         require(executor)
 
 

@@ -8,6 +8,7 @@ starting the same command again resumes from it and gives the dynamics an uninte
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
@@ -427,30 +428,34 @@ class Run:
             batch["labels"] = torch.as_tensor(self.data.original_labels[chunk], device=batch["labels"].device)
             yield batch
 
+    @contextlib.contextmanager
+    def _measuring(self, *, training: bool) -> Iterator[torch.nn.Module]:
+        """The unwrapped model in train or eval mode, under autocast; its mode is restored after."""
+        model = self.accelerator.unwrap_model(self.model)
+        was_training = model.training
+        model.train(training)
+        try:
+            with self.accelerator.autocast():
+                yield model
+        finally:
+            model.train(was_training)
+
     def _gradient_cosine(self, progress: RunProgress) -> None:
         """The clean-contested mean-gradient cosine, in train mode as the study measured it (dropout on), on a
         forked RNG so that the dropout masks of training are those of a run that does not measure it."""
         started = time.perf_counter()
-        model = self.accelerator.unwrap_model(self.model)
-        was_training = model.training
-        model.train()
         devices = list(range(torch.cuda.device_count()))
-        with torch.random.fork_rng(devices=devices), self.accelerator.autocast():
+        with torch.random.fork_rng(devices=devices), self._measuring(training=True) as model:
             clean, contested = (self._gradient_batches(g, self.config.probe_batch_size) for g in self.gradient_groups)
             cosine = group_gradient_cosine(model, clean, contested)
-        model.train(was_training)
         progress.gradient_cosine.append({"step": progress.step, "cosine": cosine})
         progress.seconds["gradients"] = progress.seconds.get("gradients", 0.0) + time.perf_counter() - started
 
     def _gradient_norms(self) -> pd.DataFrame:
         """Each tracked item's gradient norm on the final model, in eval mode, one item at a time (the study's)."""
-        model = self.accelerator.unwrap_model(self.model)
-        was_training = model.training
-        model.eval()
         tracked = self.data.tracked
-        with self.accelerator.autocast():
+        with self._measuring(training=False) as model:
             norms = example_gradient_norms(model, self._gradient_batches(tracked, 1))
-        model.train(was_training)
         return pd.DataFrame({"example_id": self.train_set.ids[tracked], "grad_norm": norms})
 
     # ------------------------------------------------------------------------------------------- training
