@@ -3,6 +3,7 @@ bulk items on the class-weighted cross-entropy, each by its share of the batch; 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -18,8 +19,9 @@ from loradyn.cli import app
 from loradyn.errors import DataError
 from loradyn.store import read_dynamics
 from loradyn.train.batches import epoch_batches
+from loradyn.train.objective import vote_distributions
 from loradyn.train.rundata import build_run_data
-from loradyn.train.runner import Run, RunProgress, train, vote_distributions
+from loradyn.train.runner import Run, RunProgress, train
 
 
 def _grads(run: Run) -> dict[str, torch.Tensor]:
@@ -51,7 +53,7 @@ def test_micro_batches_give_the_gradient_of_the_studys_soft_loss(soft_run):
     probs, voted = _votes(run, batch)
     assert 0 < int(voted.sum()) < len(batch)  # a batch that mixes voted (ChaosNLI) and bulk items
     assert len(set(run.train_set.lengths[batch])) > 8  # of mixed lengths: cut into several pieces
-    assert (run.example_weights[batch] == 1).all()
+    assert (run.objective.example_weights[batch] == 1).all()
 
     run.optimizer.zero_grad(set_to_none=True)
     loss, _ = run._accumulate(batch, RunProgress(), 0)
@@ -63,7 +65,7 @@ def test_micro_batches_give_the_gradient_of_the_studys_soft_loss(soft_run):
     labels = torch.as_tensor(run.train_set.labels[batch])
     n, s, h = len(batch), int(voted.sum()), int((~voted).sum())
     kl = F.kl_div(F.log_softmax(logits[voted], dim=-1), probs[voted], reduction="batchmean")
-    ce = F.cross_entropy(logits[~voted], labels[~voted], weight=run.weights)
+    ce = F.cross_entropy(logits[~voted], labels[~voted], weight=run.objective.class_weights)
     reference = s / n * kl + h / n * ce
     reference.backward()
     whole = _grads(run)
@@ -89,8 +91,8 @@ def test_soft_loss_counts_downweighted_examples_by_their_weight(soft_run, data_d
     labels = torch.as_tensor(run.train_set.labels[batch])
     e = torch.as_tensor(np.where(np.isin(run.train_set.ids[batch], down), config.downweight, 1.0), dtype=torch.float32)
     kl = F.kl_div(F.log_softmax(logits, dim=-1), probs, reduction="none").sum(-1)
-    ce = F.cross_entropy(logits, labels, weight=run.weights, reduction="none")  # w_y CE
-    w = run.weights[labels]
+    ce = F.cross_entropy(logits, labels, weight=run.objective.class_weights, reduction="none")  # w_y CE
+    w = run.objective.class_weights[labels]
     hard = e[~voted].sum() * (e * ce)[~voted].sum() / (e * w)[~voted].sum()
     reference = ((e * kl)[voted].sum() + hard) / e.sum()
     reference.backward()
@@ -103,15 +105,16 @@ def test_soft_loss_counts_downweighted_examples_by_their_weight(soft_run, data_d
 
 def test_a_batch_without_votes_trains_as_the_hard_condition(soft_run):
     run, _ = soft_run
-    bulk = np.flatnonzero(~run.voted.numpy())[:24]
+    bulk = np.flatnonzero(~run.objective.voted.numpy())[:24]
     run.optimizer.zero_grad(set_to_none=True)
     soft_loss, _ = run._accumulate(bulk, RunProgress(), 0)
     soft = _grads(run)
-    run.config.soft_labels = False
+    soft_objective = run.objective
+    run.objective = dataclasses.replace(soft_objective, soft_targets=None, voted=None)
     try:
         hard_loss, _ = run._accumulate(bulk, RunProgress(), 0)
     finally:
-        run.config.soft_labels = True
+        run.objective = soft_objective
     hard = _grads(run)
     assert soft_loss == pytest.approx(hard_loss, rel=1e-6)
     for name, grad in hard.items():
@@ -121,11 +124,11 @@ def test_a_batch_without_votes_trains_as_the_hard_condition(soft_run):
 def test_soft_targets_are_the_vote_distributions_of_the_chaosnli_items(soft_run):
     run, _ = soft_run
     origin = run.data.train.frame["origin"].to_numpy()
-    assert (run.voted.numpy() == (origin == "annotated")).all()
-    assert int(run.voted.sum()) == N_TRACKED
-    targets = run.soft_targets.numpy()
-    np.testing.assert_allclose(targets[run.voted.numpy()].sum(axis=1), 1.0, rtol=1e-6)
-    assert (targets[~run.voted.numpy()] == 0).all()
+    assert (run.objective.voted.numpy() == (origin == "annotated")).all()
+    assert int(run.objective.voted.sum()) == N_TRACKED
+    targets = run.objective.soft_targets.numpy()
+    np.testing.assert_allclose(targets[run.objective.voted.numpy()].sum(axis=1), 1.0, rtol=1e-6)
+    assert (targets[~run.objective.voted.numpy()] == 0).all()
 
 
 def test_a_soft_label_run_trains_and_records_as_usual(data_dir, tmp_path):

@@ -65,7 +65,7 @@ def test_excluded_and_down_weighted_examples(data_dir, tmp_path):
     with torch.no_grad():
         logits = run.model(**inputs).logits
     labels = torch.as_tensor(run.train_set.labels[batch])
-    weight = run.weights[labels] * torch.where(torch.as_tensor(batch) < 40, 0.25, 1.0)
+    weight = run.objective.class_weights[labels] * torch.where(torch.as_tensor(batch) < 40, 0.25, 1.0)
     expected = (F.cross_entropy(logits, labels, reduction="none") * weight).sum() / weight.sum()
     assert loss == pytest.approx(float(expected), rel=1e-4)
     assert not pd.isna(loss)

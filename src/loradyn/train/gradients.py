@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+
+from loradyn.errors import DataError
+from loradyn.train.rundata import RunData
 
 
 def _trainable(model: torch.nn.Module) -> list[torch.nn.Parameter]:
@@ -55,3 +59,18 @@ def example_gradient_norms(model: torch.nn.Module, batches: Iterable[dict[str, t
         logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
         norms.append(float(_flat_gradient(F.cross_entropy(logits.float(), batch["labels"]), params).norm()))
     return norms
+
+
+def clean_and_contested(data: RunData) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of a run's clean and contested tracked items, the two groups `group_gradient_cosine` compares."""
+    tracked = data.tracked
+    category = data.table["category"].to_numpy()[tracked] if "category" in data.table else np.full(len(tracked), None)
+    clean, contested = (tracked[category == c] for c in ("clean", "contested"))
+    if not (len(clean) and len(contested)):
+        raise DataError(
+            "gradient_cosine compares the clean and the contested tracked items, and this run tracks "
+            f"{len(clean)} clean and {len(contested)} contested ones",
+            field="gradient_cosine",
+            fix="track items with annotator votes of both kinds (a ChaosNLI part), or drop gradient_cosine",
+        )
+    return clean, contested

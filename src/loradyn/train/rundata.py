@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,24 @@ class RunData:
     tracked: np.ndarray
     validation: Examples
     table: pd.DataFrame
+
+    def fingerprint(self) -> dict[str, str]:
+        """SHA-256 digests of what a run trains on and measures: ids, labels and weights of the training examples,
+        the tracked positions and the validation set; a resumed run must match them."""
+
+        def digest(*arrays: np.ndarray) -> str:
+            h = hashlib.sha256()
+            for array in arrays:
+                h.update(np.ascontiguousarray(array.astype(str) if array.dtype == object else array).tobytes())
+            return h.hexdigest()[:16]
+
+        return {
+            "train_ids": digest(self.train.ids),
+            "labels": digest(self.train.labels, self.original_labels),
+            "weights": digest(self.weights),
+            "tracked": digest(self.tracked),
+            "validation": digest(self.validation.ids, self.validation.labels),
+        }
 
 
 def _sample(n_items: int, n: int | None, seed: int, what: str) -> np.ndarray:

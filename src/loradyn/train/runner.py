@@ -12,11 +12,9 @@ import contextlib
 import hashlib
 import inspect
 import json
-import os
 import pickle
 import platform
 import shutil
-import socket
 import sys
 import time
 import warnings
@@ -28,7 +26,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 import transformers
 from accelerate import Accelerator
 from accelerate.utils import gather_object
@@ -43,7 +40,9 @@ from loradyn.models.registry import resolve_model
 from loradyn.store import GRADIENT_NORMS, DynamicsStore
 from loradyn.train.batches import Encoded, collate, encode, epoch_batches, micro_batches, probe_batches
 from loradyn.train.config import RESUMABLE_CHANGES, RunConfig, with_defaults
-from loradyn.train.gradients import example_gradient_norms, group_gradient_cosine
+from loradyn.train.gradients import clean_and_contested, example_gradient_norms, group_gradient_cosine
+from loradyn.train.lock import RunLock
+from loradyn.train.objective import Objective, vote_distributions
 from loradyn.train.recipe import class_weights, make_optimizer
 from loradyn.train.recorder import Recorder, probe_logits
 from loradyn.train.rundata import RunData, build_run_data
@@ -132,8 +131,7 @@ class Run:
         self.dir = Path(out)
         self._check_run_dir()
         self.data: RunData = build_run_data(config)
-        # soft_labels: each example's vote distribution (zeros where it has none) and whether it has one
-        self.soft_targets, self.voted = vote_distributions(self.data) if config.soft_labels else (None, None)
+        soft = vote_distributions(self.data) if config.soft_labels else (None, None)  # checked before the model loads
         source = resolve_model(config.model, revision=config.model_revision)
         self.decoder = source.is_decoder
         tokenizer = AutoTokenizer.from_pretrained(source.path, **source.load_kwargs())
@@ -183,7 +181,6 @@ class Run:
         if self.micro_batch_overhead is None:  # the fixed cost of one more pass, in padded tokens (measured)
             self.micro_batch_overhead = 1024 if torch.cuda.is_available() else 128
         self.trained = np.flatnonzero(self.data.weights > 0)  # the rest (a held-out fold, excluded ids) is not
-        self.example_weights = torch.as_tensor(self.data.weights, dtype=torch.float32)
         self.steps_per_epoch = -(-len(self.trained) // config.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
         optimizer, self.schedule = make_optimizer(
@@ -197,27 +194,19 @@ class Run:
         )
         self.model, self.optimizer = self.accelerator.prepare(self.model, optimizer)
         n_classes = len(label_names)
-        self.weights = (
+        self.objective = Objective(
             class_weights(self.data.train.labels[self.trained], n_classes)
             if config.class_weighted
-            else torch.ones(n_classes)
-        ).to(self.accelerator.device)
+            else torch.ones(n_classes),
+            torch.as_tensor(self.data.weights, dtype=torch.float32),
+            *soft,
+        )
         self.targets = {"original": self.data.original_labels, "noisy": self.data.train.labels}
         if config.record_labels != "both":
             self.targets = {config.record_labels: self.targets[config.record_labels]}
         if config.gradient_cosine:
-            category = (
-                self.data.table["category"].to_numpy()[self.data.tracked] if "category" in self.data.table else []
-            )
-            self.gradient_groups = [self.data.tracked[np.asarray(category) == c] for c in ("clean", "contested")]
-            if not all(len(g) for g in self.gradient_groups):
-                raise DataError(
-                    "gradient_cosine compares the clean and the contested tracked items, and this run tracks "
-                    f"{len(self.gradient_groups[0])} clean and {len(self.gradient_groups[1])} contested ones",
-                    field="gradient_cosine",
-                    fix="track items with annotator votes of both kinds (a ChaosNLI part), or drop gradient_cosine",
-                )
-        self.fingerprint = fingerprint(self.data)
+            self.gradient_groups = clean_and_contested(self.data)
+        self.fingerprint = self.data.fingerprint()
         self._check_data()
         self.recorder = Recorder(self.dir.name, keep_probs=config.record_probs)
         self.store = DynamicsStore(self.dir)
@@ -475,24 +464,12 @@ class Run:
         return loss
 
     def _accumulate(self, positions: np.ndarray, progress: RunProgress, epoch: int) -> tuple[float, torch.Tensor]:
-        """Gradients of a global batch's class-weighted mean loss (with ``soft_labels``, the first study's mix of KL
-        to the votes and weighted cross-entropy, below). Each process takes its share and cuts it into
+        """Gradients of a global batch's loss (`Objective`). Each process takes its share and cuts it into
         length-sorted micro-batches (`micro_batches`: at least ``grad_accum``), each padded only to its own longest
-        item; the pieces' gradients add up to the whole batch's. Returns the loss and this process's count of
-        correct predictions."""
+        item; the pieces' gradients add up to the whole batch's (multiplied by the world size, because data-parallel
+        gradients are averaged). Returns the loss and this process's count of correct predictions."""
         config, world, rank = self.config, self.accelerator.num_processes, self.accelerator.process_index
-        # The class-weighted mean over the *global* batch: each piece's weighted sum is divided by the whole
-        # batch's weight, and multiplied by the world size because data-parallel gradients are averaged.
-        labels = self.train_set.labels[positions]
-        denominator = float((self.weights.cpu()[labels] * self.example_weights[positions]).sum())
-        if config.soft_labels:
-            # L = (|S| KL + |H| CE_w) / B over the global batch: the voted items S on their mean KL(votes || model),
-            # the others H on their class-weighted mean cross-entropy, counted by example weight. Per example:
-            # e_i KL_i / B for S, and e_i w_y CE_i |H| / (B D_H) for H, D_H = sum over H of e_i w_y.
-            voted, ew = self.voted[positions], self.example_weights[positions]
-            d_h = float((self.weights.cpu()[labels] * ew)[~voted].sum())
-            b, h = float(ew.sum()), float(ew[~voted].sum())
-            soft_scale, hard_scale = 1.0 / b, (h / (b * d_h) if d_h > 0 else 0.0)
+        piece_loss = self.objective.of_batch(positions, self.train_set.labels[positions])
         mine = positions[rank::world]
         pieces = micro_batches(
             mine,
@@ -506,16 +483,7 @@ class Run:
             batch = self._batch(self.train_set, piece)
             with self.accelerator.autocast():
                 logits = self.model(**{k: v for k, v in batch.items() if k != "labels"}).logits
-            per_example = F.cross_entropy(logits.float(), batch["labels"], weight=self.weights, reduction="none")
-            per_example = per_example * self.example_weights[piece].to(per_example.device)
-            if config.soft_labels:
-                soft = self.voted[piece].to(per_example.device)
-                log_q = F.log_softmax(logits.float(), dim=-1)
-                target = self.soft_targets[piece].to(log_q.device)
-                kl = F.kl_div(log_q, target, reduction="none").sum(-1) * self.example_weights[piece].to(log_q.device)
-                loss = torch.where(soft, kl * soft_scale, per_example * hard_scale).sum() * world
-            else:
-                loss = per_example.sum() / denominator * world
+            loss = piece_loss(logits, batch["labels"], piece) * world
             self.accelerator.backward(loss)
             total += float(loss.detach()) / world
             correct += (logits.detach().argmax(-1) == batch["labels"]).sum()
@@ -646,109 +614,6 @@ class Run:
         if self.is_main:
             shutil.rmtree(self.dir / STATE, ignore_errors=True)
         return json.loads((self.dir / RUN_JSON).read_text())
-
-
-def vote_distributions(data: RunData) -> tuple[torch.Tensor, torch.Tensor]:
-    """The soft targets of ``soft_labels``: each training example's annotator vote distribution, shape (N, K)
-    (``votes_k / votes``; a row of zeros for an example without votes, such as a bulk item), and whether it has one,
-    shape (N,)."""
-    train = data.train
-    counts = (
-        train.frame[train.task.vote_columns()].to_numpy(dtype=np.float64, na_value=np.nan)
-        if train.has_votes
-        else np.full((len(train), len(train.task.label_names)), np.nan)
-    )
-    totals = counts.sum(axis=1)
-    voted = ~np.isnan(totals) & (totals > 0)
-    if not voted[data.weights > 0].any():
-        raise DataError(
-            f"soft_labels needs annotator votes, and no training example of {train.name} has any",
-            field="soft_labels",
-            fix="use a chaosnli-* dataset or a multi-annotator file, or set soft_labels: false",
-        )
-    probs = np.where(voted[:, None], counts / np.where(voted, totals, 1.0)[:, None], 0.0)
-    return torch.as_tensor(probs, dtype=torch.float32), torch.as_tensor(voted)
-
-
-def fingerprint(data: RunData) -> dict[str, str]:
-    """SHA-256 digests of what a run trains on and measures: ids, labels and weights of the training examples,
-    the tracked positions and the validation set; a resumed run must match them."""
-
-    def digest(*arrays: np.ndarray) -> str:
-        h = hashlib.sha256()
-        for array in arrays:
-            h.update(np.ascontiguousarray(array.astype(str) if array.dtype == object else array).tobytes())
-        return h.hexdigest()[:16]
-
-    return {
-        "train_ids": digest(data.train.ids),
-        "labels": digest(data.train.labels, data.original_labels),
-        "weights": digest(data.weights),
-        "tracked": digest(data.tracked),
-        "validation": digest(data.validation.ids, data.validation.labels),
-    }
-
-
-class RunLock:
-    """One writer per run directory: ``run.lock`` holds the writer's host and pid. A lock whose process is gone
-    (a killed run) is stale and taken over; a live one stops the second writer at once, naming the first."""
-
-    def __init__(self, run_dir: Path, *, active: bool = True) -> None:
-        self.path, self.active = Path(run_dir) / "run.lock", active
-
-    def __enter__(self) -> RunLock:
-        if not self.active:
-            return self
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        me = {"host": socket.gethostname(), "pid": os.getpid()}
-        for _ in range(2):
-            try:
-                with open(self.path, "x", encoding="utf-8") as handle:
-                    json.dump(me, handle)
-                return self
-            except FileExistsError:
-                holder = self._holder()
-                if holder and holder.get("host") == me["host"] and _alive(holder.get("pid")):
-                    raise DataError(
-                        f"another loradyn process (pid {holder['pid']}) is writing this run",
-                        path=self.dir,
-                        fix="wait for it to finish, or stop it; one run directory takes one writer",
-                    ) from None
-                if holder and holder.get("host") != me["host"]:
-                    raise DataError(
-                        f"locked by a loradyn process on {holder.get('host')} (pid {holder.get('pid')})",
-                        path=self.dir,
-                        fix="wait for it, or delete run.lock if that process is gone",
-                    ) from None
-                self.path.unlink(missing_ok=True)  # stale: its writer was killed
-        raise DataError("could not take the run lock", path=self.path, fix="delete run.lock and run again")
-
-    @property
-    def dir(self) -> Path:
-        return self.path.parent
-
-    def _holder(self) -> dict[str, Any] | None:
-        try:
-            holder = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return holder if isinstance(holder, dict) else None
-
-    def __exit__(self, *exc: object) -> None:
-        if self.active:
-            self.path.unlink(missing_ok=True)
-
-
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def discard_finished(out: str | Path) -> None:
