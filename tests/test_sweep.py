@@ -4,6 +4,7 @@ submitit's local executor (two runs each, a few seconds of training)."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -239,7 +240,11 @@ def test_local_sweep_reports_a_failure_and_continues(tmp_path, data_dir):
         assert json.loads((out / name / "run.json").read_text())["status"] == "complete"
         assert _probes_per_run(out, name) == 8
         threads = max(1, len(cpu_cores()) // 2)
-        assert f"torch threads {threads}" in (out / ".logs" / f"{name}.log").read_text()
+        log = (out / ".logs" / f"{name}.log").read_text()
+        assert f"torch threads {threads}" in log
+        # a line per checkpoint after the first, to follow a long run by
+        checkpoints = read_dynamics(out / name, mode="probe")["checkpoint"].nunique()
+        assert len(re.findall(rf"^{name}: step \d+/\d+, .*, \d+ s$", log, flags=re.M)) == checkpoints - 1 > 0
     assert [r["name"] for r in json.loads((out / "sweep.json").read_text())["runs"]] == list(status)
 
     # Interrupt one run (as a kill leaves it: run.json says running) and continue the sweep.

@@ -28,7 +28,7 @@ def execute(config: dict[str, Any], run_dir: str, error_log: str, *, threads: in
 
         if threads is not None:
             torch.set_num_threads(threads)
-        train(RunConfig(**config), run_dir, show_progress=False)
+        train(RunConfig(**config), run_dir)  # its output is a log file: a line per checkpoint
     except Exception as err:  # reported with its traceback; the sweep goes on
         headline = f"{type(err).__name__}: {next(iter(str(err).strip().splitlines()), '')}"
         return record_failure(error_log, headline, traceback.format_exc(), time.perf_counter() - started)
