@@ -28,7 +28,7 @@ SEEDS = (42, 123)
 MAIN = {  # condition name: config, synthetic seed offset (so conditions differ), planted un-learning
     "lora-r4": ({"method": "lora", "rank": 4}, 0, 0.4),
     "lora-r16": ({"method": "lora", "rank": 16}, 1000, 0.4),
-    "full": ({"method": "full", "rank": 16}, 2000, 0.0),
+    "full": ({"method": "full", "rank": 16, "lr": 1e-4}, 2000, 0.0),  # its own learning rate, as paper1-cpu
 }
 BASE = {"model": "roberta-base", "dataset": "chaosnli-snli", "noise_scope": "all", "noise_rate": 0.0}
 TRICKY = "</script><script>window.pwned = 1</script> & <b>bold</b> “quoted”"
@@ -221,8 +221,10 @@ def test_unlearning_tables_match_the_metrics(report):
         assert shares["contested"] == pytest.approx(expected)
     assert _row(result, "unlearning", LABELS["lora-r4"])["contested"] > 0  # planted
     assert _row(result, "unlearning", "full FT")["contested"] < 0
-    side_by_side = (root / "report.md").read_text().split("**Un-learning")[1].split("\n")[2]
-    assert "LoRA r4: contested Δ" in side_by_side and "full FT: contested Δ" in side_by_side
+    lines = (root / "report.md").read_text().split("**Un-learning")[1].split("\n\n")[1].splitlines()
+    assert "LoRA r4: contested Δ" in lines[0] and "full FT: contested Δ" in lines[0]
+    main = [line for line in lines[2:] if "noise_scope=all" in line]  # LoRA and full FT of one model: one row
+    assert len(main) == 1 and "—" not in main[0], lines
     regions = pd.concat([_metrics(root, r) for r in result["runs"]])
     counts = pd.crosstab(regions["category"], regions["region"])
     table = {r["category"]: r for r in result["tables"]["category_region"]["rows"]}

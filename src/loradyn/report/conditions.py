@@ -14,8 +14,6 @@ if TYPE_CHECKING:
 #: Fields that say which model, data and adapter a condition is; every other field that tells conditions of one
 #: model, data and adapter apart is added to its name.
 NAMED = ("model", "dataset", "method", "rank", "alpha")
-#: Fields that belong to the adapter: conditions equal but for these share a "base" (LoRA beside full FT).
-ADAPTER_FIELDS = ("method", "rank", "alpha", "lora_dropout", "targets", "feedforward_modules")
 METHOD_ORDER = {"lora": 0, "ia3": 1, "full": 2}
 
 
@@ -121,8 +119,9 @@ def rank_groups(conditions: list[Condition]) -> list[list[Condition]]:
 
 
 def adapter_groups(conditions: list[Condition]) -> dict[str, list[Condition]]:
-    """Conditions by base (equal but for the adapter), in reading order."""
+    """Conditions by base (model, data and the fields that set conditions of one adapter apart), in reading order:
+    a field set per adapter, such as a learning rate for LoRA and another for full fine-tuning, keeps them together."""
     groups: dict[str, list[Condition]] = defaultdict(list)
     for c in conditions:
-        groups[c.key_without(ADAPTER_FIELDS)].append(c)
+        groups[c.base].append(c)
     return dict(groups)
