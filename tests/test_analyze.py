@@ -101,6 +101,10 @@ def test_the_family_is_every_test_of_every_run_and_lives_beside_the_runs(seeds, 
         analyze(dirs[:2], n_resamples=2000, workers=1)
     with pytest.raises(DataError, match="with other options"):
         analyze([dirs[0]], n_resamples=500, workers=1)
+    # a sweep that went on: the analysis of its first runs gives way to the analysis of all of them
+    analyze(dirs[:2], out=tmp_path, n_resamples=2000, workers=1)
+    analyze(dirs, out=tmp_path, n_resamples=2000, workers=1)
+    assert strict_json((tmp_path / "analysis.json").read_text())["runs"] == [d.name for d in dirs]
 
 
 def test_the_regression_uses_the_training_pass_map_with_robust_p_values(seeds):

@@ -84,9 +84,8 @@ def analyze(
     seeds, adjust every test's p-value over the family of runs, and write the results.
 
     ``out`` is the folder for ``analysis.json`` (default: the runs' common folder: a sweep's folder, or the run
-    itself when there is one). An existing
-    ``analysis.json`` of another family of runs, or a ``stats.json`` made with other options, is kept unless
-    ``force``.
+    itself when there is one). An existing ``analysis.json`` of another family of runs (one that is not a part of
+    this one), or a ``stats.json`` made with other options, is kept unless ``force``.
     """
     dirs = [Path(d) for d in run_dirs]
     configs = [_config(d) for d in dirs]
@@ -123,14 +122,16 @@ def analyze(
 
 
 def _check_kept(path: Path, key: str, expected: Any) -> None:
-    """Refuse to replace a result made for other runs or with other options."""
+    """Refuse to replace a result made for other runs or with other options (an analysis of some of these runs,
+    made before the rest finished, is replaced)."""
     if not path.is_file():
         return
     try:
         previous = json.loads(path.read_text(encoding="utf-8")).get(key)
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
         previous = None
-    if previous != expected:
+    grown = key == "runs" and isinstance(previous, list) and set(previous) <= set(expected)  # the sweep went on
+    if previous != expected and not grown:
         raise DataError(
             f"exists and was made {'for other runs' if key == 'runs' else 'with other options'} ({previous})",
             path=path,
