@@ -23,7 +23,8 @@ PieceLoss = Callable[[torch.Tensor, torch.Tensor, np.ndarray], torch.Tensor]
 class Objective:
     """``class_weights`` (K,) weight each label's cross-entropy (the study: inverse class frequency; ones when not
     class-weighted); ``example_weights`` (N,) each training example's loss (0 left out, ``downweight``, else 1).
-    ``soft_targets`` (N, K) and ``voted`` (N,) turn on ``soft_labels`` (see `vote_distributions`)."""
+    ``soft_targets`` (N, K) and ``voted`` (N,) turn on ``soft_labels`` (see `vote_distributions`). The class weights
+    live on the model's device; the per-example tensors stay on the CPU and are indexed there."""
 
     class_weights: torch.Tensor
     example_weights: torch.Tensor
@@ -57,7 +58,7 @@ class Objective:
 
     def _weighted_ce(self, logits: torch.Tensor, y: torch.Tensor, piece: np.ndarray) -> torch.Tensor:
         """``e_i w_{y_i} CE_i`` per example of a piece."""
-        ce = F.cross_entropy(logits.float(), y, weight=self.class_weights.to(logits.device), reduction="none")
+        ce = F.cross_entropy(logits.float(), y, weight=self.class_weights, reduction="none")
         return ce * self.example_weights[piece].to(ce.device)
 
 

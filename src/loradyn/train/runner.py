@@ -194,13 +194,10 @@ class Run:
         )
         self.model, self.optimizer = self.accelerator.prepare(self.model, optimizer)
         n_classes = len(label_names)
-        self.objective = Objective(
-            class_weights(self.data.train.labels[self.trained], n_classes)
-            if config.class_weighted
-            else torch.ones(n_classes),
-            torch.as_tensor(self.data.weights, dtype=torch.float32),
-            *soft,
-        )
+        trained_labels = self.data.train.labels[self.trained]
+        weights = class_weights(trained_labels, n_classes) if config.class_weighted else torch.ones(n_classes)
+        examples = torch.as_tensor(self.data.weights, dtype=torch.float32)
+        self.objective = Objective(weights.to(self.accelerator.device), examples, *soft)
         self.targets = {"original": self.data.original_labels, "noisy": self.data.train.labels}
         if config.record_labels != "both":
             self.targets = {config.record_labels: self.targets[config.record_labels]}
