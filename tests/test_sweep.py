@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from loradyn.cli import app
 from loradyn.errors import DataError
-from loradyn.experiments.execution import run_sweep
+from loradyn.experiments.execution import run_sweep, seed_by_seed
 from loradyn.experiments.executors import Slot, cpu_cores, local_slots, require
 from loradyn.experiments.sweep import expand, load_sweep
 from loradyn.io import write_json
@@ -310,6 +310,7 @@ PRESET_RUNS = {
     "paper1-gradients-cpu": 2,
     "paper1-soft": 6,
     "paper1-cpu": 24,
+    "paper1-minilm": 18,
     "sweep-example": 4,
 }
 
@@ -338,6 +339,20 @@ def test_paper1_is_the_first_studys_25_conditions_times_3_seeds():
     for decoder in ("Qwen/Qwen2.5-1.5B", "Qwen/Qwen2.5-3B"):
         assert by_model[decoder] == {("chaosnli-snli", "lora", 4), ("chaosnli-snli", "lora", 16)}
     assert {r.config.lr for r in sweep.runs} == {2e-5}
+
+
+def test_paper1_minilm_is_the_authors_recipe_and_trains_a_whole_seed_first():
+    sweep = load_sweep(REPO_CONFIGS / "paper1-minilm.yaml")
+    varied = {"dataset", "method", "rank", "seed"}
+    departures = {"model": "minilm", "n_bulk": 18_000, "precision": "fp32"}  # the model and the local data's size
+    recipe = {k: v for k, v in RunConfig().to_dict().items() if k not in varied}
+    for run in sweep.runs:
+        config = run.config.to_dict()
+        assert {k: v for k, v in config.items() if k not in varied} == {**recipe, **departures}
+    order = [run.name for run in seed_by_seed(sweep)]
+    assert order[:3] == ["chaosnli-snli__lora-r4__s42", "chaosnli-snli__lora-r16__s42", "chaosnli-snli__full__s42"]
+    assert [run.seed for run in seed_by_seed(sweep)] == [42] * 6 + [123] * 6 + [456] * 6
+    assert sorted(order) == sorted(run.name for run in sweep.runs)
 
 
 def test_every_sweep_file_in_configs_is_checked_above():

@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from loradyn.errors import DataError
 from loradyn.experiments.executors import Task, check_executor, dispatch
-from loradyn.experiments.sweep import Sweep
+from loradyn.experiments.sweep import Sweep, SweepRun
 from loradyn.io import check_writable, dumps, read_json, write_json
 from loradyn.train.config import with_defaults
 
@@ -85,7 +85,7 @@ def _run(
     states = {run.name: run_state(out / run.name) for run in sweep.runs}
     tasks = [
         Task(run.name, run.config.to_dict(), out / run.name, out / f"{run.name}.error.log")
-        for run in sweep.runs
+        for run in seed_by_seed(sweep)
         if states[run.name] != "complete"
     ]
     for task in tasks:
@@ -114,6 +114,13 @@ def _run(
         )
     counts = {status: sum(r["status"] == status for r in runs) for status in ("complete", "failed", "skipped")}
     return {"name": sweep.name, "out": str(out), "executor": executor, "runs": runs, **counts}
+
+
+def seed_by_seed(sweep: Sweep) -> list[SweepRun]:
+    """The order runs train in: every condition of the first seed, then of the next, so that a sweep stopped early
+    (a long replication over several sessions) holds whole seeds; the plan keeps its own order."""
+    seeds = list(dict.fromkeys(run.seed for run in sweep.runs))
+    return sorted(sweep.runs, key=lambda run: seeds.index(run.seed))
 
 
 @contextmanager
