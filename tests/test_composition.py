@@ -32,17 +32,20 @@ def test_seed_changes_the_bulk_sample_not_the_tracked_split(parts):
     assert set(a.train.ids) != set(b.train.ids)
 
 
-def test_bulk_items_equal_to_chaos_items_are_excluded(parts):
+def test_drawn_bulk_items_equal_to_chaos_items_are_dropped_after_the_authors_draw(parts):
     chaos, bulk = parts
-    leaked = bulk.take(range(10))
-    leaked.frame.loc[:, ["premise", "hypothesis"]] = chaos.frame[["premise", "hypothesis"]].iloc[:10].to_numpy()
-    c = compose(chaos, leaked, n_bulk=0)
-    assert len(c.train) == 1211
-    with pytest.raises(ValueError, match="has 0 usable items"):
-        compose(chaos, leaked, n_bulk=1)
+    authors = np.sort(np.random.RandomState(42).choice(len(bulk), size=300, replace=False))  # his code's draw
+    leaked = bulk.take(range(len(bulk)))
+    at = [authors[5], authors[100], 7 if 7 not in authors else 8]  # two drawn items and one not drawn
+    leaked.frame.loc[at, ["premise", "hypothesis"]] = chaos.frame[["premise", "hypothesis"]].iloc[:3].to_numpy()
+    c = compose(chaos, leaked, n_bulk=300, seed=42)
+    kept = c.train.frame.loc[c.train.frame["origin"] == "bulk", "example_id"]
+    assert list(kept) == list(bulk.ids[np.delete(authors, [5, 100])])  # every other drawn item is the author's
+    assert len(c.train) == 298 + 1211
+    assert len(compose(chaos, leaked, n_bulk=None).train) == len(bulk) - 3 + 1211  # all: every unshared item
 
 
 def test_paper_default_asks_for_more_bulk_than_the_local_subset_has(parts):
     chaos, bulk = parts
-    with pytest.raises(ValueError, match="n_bulk=20000 but snli/train has 18000 usable items"):
+    with pytest.raises(ValueError, match="n_bulk=20000 but snli/train has 18000 items"):
         compose(chaos, bulk)

@@ -7,6 +7,7 @@ import functools
 import http.server
 import io
 import json
+import re
 import shutil
 import threading
 import zipfile
@@ -17,22 +18,15 @@ import pytest
 from loradyn.data import load_chaosnli, load_standard, sources
 from loradyn.errors import DataError
 
-ALPHA_LINE = (
-    '{"uid": "a-1", "label_counter": {"2": 63, "1": 37}, "majority_label": 2, "label_dist": [0.37, 0.63], '
-    '"label_count": [37, 63], "entropy": 0.95, "example": {"uid": "a-1", "obs1": "Stan felt sick.", '
-    '"obs2": "Stan recovered.", "hyp1": "He stayed home.", "hyp2": "The nurse sent him home.", "source": "x"}, '
-    '"old_label": 2}\n'
-)
 
-
-def _release_zip(data_dir: Path, *, corrupt: bool = False) -> bytes:
-    """A zip laid out like chaosNLI_v1.0.zip, built from the shared real files."""
+def _release_zip(data_dir: Path, *, corrupt: str | None = None) -> bytes:
+    """A zip laid out like chaosNLI_v1.0.zip, built from the shared real files; ``corrupt`` changes one byte of that
+    file."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for name in ("chaosNLI_snli.jsonl", "chaosNLI_mnli_m.jsonl"):
+        for name in sources.CHAOSNLI_SHA256:
             data = (data_dir / "chaosnli" / name).read_bytes()
-            archive.writestr(f"chaosNLI_v1.0/{name}", data.replace(b'"n"', b'"c"', 1) if corrupt else data)
-        archive.writestr("chaosNLI_v1.0/chaosNLI_alphanli.jsonl", ALPHA_LINE)
+            archive.writestr(f"chaosNLI_v1.0/{name}", data.replace(b"0", b"1", 1) if corrupt == name else data)
         archive.writestr("__MACOSX/chaosNLI_v1.0/._chaosNLI_snli.jsonl", b"resource fork")
     return buffer.getvalue()
 
@@ -63,7 +57,7 @@ def test_download_verifies_caches_and_loads(data_dir, server, tmp_path, monkeypa
     urls = (f"{base}/gone.zip", f"{base}/chaosNLI_v1.0.zip")  # the first address fails, the second works
     folder = sources.download_chaosnli(urls=urls)
     assert folder == tmp_path / "cache" / "chaosnli" / "v1.0"
-    for name in ("chaosNLI_snli.jsonl", "chaosNLI_mnli_m.jsonl"):
+    for name in sources.CHAOSNLI_SHA256:
         assert (folder / name).read_bytes() == (data_dir / "chaosnli" / name).read_bytes()
     # cached: a second call needs no server
     (root / "chaosNLI_v1.0.zip").unlink()
@@ -71,13 +65,14 @@ def test_download_verifies_caches_and_loads(data_dir, server, tmp_path, monkeypa
     # the loader uses the cache when no data directory is given
     monkeypatch.setattr(sources, "CHAOSNLI_URLS", urls)
     assert len(load_chaosnli("snli")) == 1514
-    assert len(load_chaosnli("alphanli")) == 1
+    assert len(load_chaosnli("alphanli")) == 1532
 
 
-def test_checksum_mismatch_writes_nothing(data_dir, server, tmp_path):
+@pytest.mark.parametrize("name", sorted(sources.CHAOSNLI_SHA256))
+def test_checksum_mismatch_writes_nothing(name, data_dir, server, tmp_path):
     root, base = server
-    (root / "chaosNLI_v1.0.zip").write_bytes(_release_zip(data_dir, corrupt=True))
-    with pytest.raises(DataError, match=r"checksum mismatch for chaosNLI_snli\.jsonl"):
+    (root / "chaosNLI_v1.0.zip").write_bytes(_release_zip(data_dir, corrupt=name))
+    with pytest.raises(DataError, match=rf"checksum mismatch for {re.escape(name)}"):
         sources.download_chaosnli(urls=(f"{base}/chaosNLI_v1.0.zip",))
     assert not (tmp_path / "cache").exists()
 

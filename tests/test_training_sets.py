@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from test_train import small
 
+from loradyn.analyze import analyze
 from loradyn.errors import DataError
 from loradyn.store import read_dynamics
 from loradyn.train.rundata import build_run_data
@@ -119,3 +120,32 @@ def test_train_on_a_users_multi_annotator_file(data_dir, tmp_path):
     assert run["data"]["n_tracked"] == len(data.tracked)
     with pytest.raises(ValueError, match="data_mapping has an unknown key 'text'"):
         small(data_dir, dataset=str(path), data_mapping={"text": ["text"]})
+
+
+def test_chaosnli_alphanli_trains_with_no_bulk_and_is_analysed(data_dir, tmp_path):
+    """The author's alphaNLI design on the real release file: the ChaosNLI items alone (no standard train split to
+    draw bulk from), two classes, the category thresholds scaled by ln 2 / ln 3."""
+    data = build_run_data(small(data_dir, dataset="chaosnli-alphanli", n_tracked=None, n_validation=None))
+    assert len(data.train) == 1225 and len(data.validation) == 307  # the 80/20 split of its 1,532 items
+    assert set(data.train.frame["origin"]) == {"annotated"} and len(data.tracked) == 1225
+    assert data.train.task.label_names == ("hyp1", "hyp2")
+    table = data.table[data.table["split"] == "train"]
+    assert table["entropy"].max() <= np.log(2) + 1e-12
+    low, high = 0.4 * np.log(2) / np.log(3), 0.7 * np.log(2) / np.log(3)
+    expected = np.where(table["entropy"] < low, "clean", np.where(table["entropy"] < high, "ambiguous", "contested"))
+    assert (table["category"] == expected).all() and set(expected) == {"clean", "ambiguous", "contested"}
+
+    out = tmp_path / "alphanli"
+    train(small(data_dir, dataset="chaosnli-alphanli", n_tracked=48, epochs=1), out, show_progress=False)
+    stats = analyze([out], n_resamples=500, workers=1)["runs"][0]
+    assert stats["n_items"] == 48 and -1 <= stats["spearman"]["aulc"]["estimate"] <= 1
+
+
+def test_per_seed_bulk_draws_with_the_run_seed(data_dir):
+    shared = [build_run_data(small(data_dir, seed=s)) for s in (1, 2)]
+    own = [build_run_data(small(data_dir, seed=s, bulk_seed="per-seed")) for s in (1, 2)]
+    assert list(shared[0].train.ids) == list(shared[1].train.ids)
+    assert list(own[0].train.ids) != list(own[1].train.ids)
+    assert list(own[0].train.ids) == list(build_run_data(small(data_dir, bulk_seed=1)).train.ids)
+    with pytest.raises(ValueError, match="bulk_seed must be an integer or 'per-seed', got 'each'"):
+        small(data_dir, bulk_seed="each")

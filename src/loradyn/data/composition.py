@@ -48,10 +48,11 @@ def compose(
     ``n_bulk`` defaults to the paper's 20,000; it may be smaller, and it may not exceed the bulk items on hand
     (None takes them all).
     ``seed`` draws the bulk sample as the first study does, ``RandomState(seed).choice(N, n_bulk, replace=False)``
-    sorted (the study used 42 for every run seed, so seeds differ in training noise only). Bulk pairs whose text
-    equals a ChaosNLI item's are removed first, so no tracked item is seen twice; ChaosNLI comes from the dev sets,
-    so on the real data this removes nothing and the draw is the study's. The 80/20 split of ``chaos`` is the
-    paper's (`Examples.split` with ``split_seed=42``), and the tracked items keep its order.
+    sorted, over the whole split (the study used 42 for every run seed, so seeds differ in training noise only).
+    Drawn pairs whose text equals a ChaosNLI item's are then dropped, so that no tracked item is seen twice: the
+    other drawn items stay the study's draw whatever the split holds (dropping before the draw would shift every
+    index after a shared pair). ChaosNLI comes from the dev sets, so on the real data nothing is dropped. The 80/20
+    split of ``chaos`` is the paper's (`Examples.split` with ``split_seed=42``), and the tracked items keep its order.
     """
     if chaos.task != bulk.task:
         raise DataError(
@@ -59,17 +60,17 @@ def compose(
             field="bulk",
             fix="take bulk items of the same task (snli or mnli for NLI), or leave bulk out",
         )
-    fields = list(chaos.task.text_fields)
-    seen = pd.MultiIndex.from_frame(chaos.frame[fields])
-    fresh = np.flatnonzero(~pd.MultiIndex.from_frame(bulk.frame[fields]).isin(seen))
     if n_bulk is None:
-        n_bulk = len(fresh)
-    if not 0 <= n_bulk <= len(fresh):
+        n_bulk = len(bulk)
+    if not 0 <= n_bulk <= len(bulk):
         raise ValueError(
-            f"n_bulk={n_bulk} but {bulk.name} has {len(fresh)} usable items; pass n_bulk between 0 and {len(fresh)}, "
-            "or n_bulk: all"
+            f"n_bulk={n_bulk} but {bulk.name} has {len(bulk)} items; pass n_bulk between 0 and {len(bulk)}, or "
+            "n_bulk: all"
         )
-    sample = fresh[np.sort(np.random.RandomState(seed).choice(len(fresh), size=n_bulk, replace=False))]
+    drawn = np.sort(np.random.RandomState(seed).choice(len(bulk), size=n_bulk, replace=False))
+    fields = list(chaos.task.text_fields)
+    chaos_pairs = pd.MultiIndex.from_frame(chaos.frame[fields])
+    sample = drawn[~pd.MultiIndex.from_frame(bulk.frame[fields].iloc[drawn]).isin(chaos_pairs)]
     tracked, held_out = chaos.split(test_size=test_size, seed=split_seed)
     columns = ["example_id", *fields, "label"]
     train = pd.concat(

@@ -26,6 +26,8 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 LR_SCHEDULES = ("clamped_cosine", "rescaled_cosine")
 NOISE_SCOPES = ("all", "clean_tracked")
 TRACKERS = ("tensorboard", "wandb")
+#: ``bulk_seed``'s value for a bulk draw with each run's own seed.
+PER_SEED = "per-seed"
 #: Fields a killed run may be resumed with changed: they say where progress is reported, not what is trained.
 RESUMABLE_CHANGES = frozenset({"report_to"})
 
@@ -98,7 +100,13 @@ class RunConfig:
     n_bulk: int | None = field(
         default=20_000, metadata={"help": "bulk items sampled into training (the paper: 20,000); all: every one"}
     )
-    bulk_seed: int = field(default=42, metadata={"help": "seed of the bulk draw, the same for every run seed"})
+    bulk_seed: int | str = field(
+        default=42,
+        metadata={
+            "help": "seed of the bulk draw, the same for every run seed; per-seed: the run seed (the first study's "
+            "pilot runs, which its Table 1 reuses for roberta-base LoRA on SNLI)"
+        },
+    )
     n_tracked: int | None = field(default=None, metadata={"help": "tracked items kept; None (all) keeps all"})
     tracked_ids: list[str] | None = field(default=None, metadata={"help": "explicit tracked ids (train items)"})
     n_validation: int | None = field(default=None, metadata={"help": "validation items kept; None (all) keeps all"})
@@ -242,6 +250,8 @@ class RunConfig:
                 )
             if not conforms(value, DATA_MAPPING[key]):
                 raise ValueError(f"data_mapping {key} must be {type_name(DATA_MAPPING[key])}, got {value!r}")
+        if isinstance(self.bulk_seed, str) and self.bulk_seed != PER_SEED:
+            raise ValueError(f"bulk_seed must be an integer or {PER_SEED!r}, got {self.bulk_seed!r}")
         if self.bulk is not None and self.bulk not in STANDARD:
             raise ValueError(f"bulk must be one of {', '.join(STANDARD)}, got {self.bulk!r}")
         if self.bulk is not None and self.dataset in STANDARD:
@@ -307,6 +317,11 @@ class RunConfig:
                 "soft_labels trains the voted items on their votes, so noise_scope='clean_tracked' flips would not be "
                 "trained on: use one or the other"
             )
+
+    @property
+    def bulk_draw_seed(self) -> int:
+        """The seed the bulk items (and K-fold's folds) are drawn with."""
+        return self.seed if self.bulk_seed == PER_SEED else self.bulk_seed
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -93,16 +93,15 @@ def build_run_data(config: RunConfig) -> RunData:
         examples = (
             injected.examples if injected else load_examples(name, data_dir=config.data_dir, mapping=_mapping(config))
         )
-        bulk_name = config.bulk or CHAOSNLI_NAMES.get(name)  # the same task's train split, as the study
-        if bulk_name is not None and bulk_name not in STANDARD:
-            raise ValueError(f"bulk must be one of {list(STANDARD)}, got {bulk_name!r}")
+        # the same task's train split, as the study; alphaNLI has none here, and the author's design adds no bulk
+        bulk_name = config.bulk or CHAOSNLI_NAMES.get(name)
         bulk = (
             load_standard(bulk_name, "train", data_dir=config.data_dir, revision=config.data_revision)
             if bulk_name in STANDARD
             else None
         )
         composition = compose(
-            examples, bulk or examples.take([]), n_bulk=config.n_bulk if bulk else 0, seed=config.bulk_seed
+            examples, bulk or examples.take([]), n_bulk=config.n_bulk if bulk else 0, seed=config.bulk_draw_seed
         )
         tracked_ids = np.asarray(composition.tracked_ids)[
             _sample(len(composition.tracked_ids), config.n_tracked, SUBSET_SEED, "n_tracked")
@@ -118,7 +117,7 @@ def build_run_data(config: RunConfig) -> RunData:
             if injected
             else load_standard(name, "train", data_dir=config.data_dir, revision=config.data_revision)
         )
-        train = full.take(_sample(len(full), config.n_bulk, config.bulk_seed, "n_bulk"))
+        train = full.take(_sample(len(full), config.n_bulk, config.bulk_draw_seed, "n_bulk"))
         train.frame["origin"] = "bulk"
         tracked_ids = train.ids[_sample(len(train), config.n_tracked, SUBSET_SEED, "n_tracked")]
         validation = load_standard(
@@ -204,7 +203,7 @@ def _weights(config: RunConfig, train: Examples, annotations: pd.DataFrame | Non
 
 def _fold(config: RunConfig, train: Examples) -> np.ndarray:
     """Positions of fold ``fold`` of ``folds``, stratified by the labels trained on (scikit-learn's
-    ``StratifiedKFold``, shuffled with ``bulk_seed``): held out of training, and tracked."""
+    ``StratifiedKFold``, shuffled with the bulk draw's seed): held out of training, and tracked."""
     from sklearn.model_selection import StratifiedKFold
 
     labels = train.labels
@@ -216,7 +215,7 @@ def _fold(config: RunConfig, train: Examples) -> np.ndarray:
             field="folds",
             fix="use fewer folds or more training examples (n_bulk)",
         )
-    splitter = StratifiedKFold(n_splits=config.folds, shuffle=True, random_state=config.bulk_seed)
+    splitter = StratifiedKFold(n_splits=config.folds, shuffle=True, random_state=config.bulk_draw_seed)
     _, held_out = list(splitter.split(np.zeros(len(labels)), labels))[config.fold]
     return held_out
 

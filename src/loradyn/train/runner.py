@@ -143,6 +143,7 @@ class Run:
         model = AutoModelForSequenceClassification.from_pretrained(
             source.path,
             **source.load_kwargs(),
+            dtype=torch.float32,  # fp32 weights whatever the checkpoint's dtype (the author's); autocast is for speed
             num_labels=len(label_names),
             id2label=dict(enumerate(label_names)),
             label2id={name: k for k, name in enumerate(label_names)},
