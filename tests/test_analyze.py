@@ -116,6 +116,34 @@ def test_the_regression_uses_the_training_pass_map_with_robust_p_values(seeds):
     assert regression["r2_base"] < 0.999 and r2 > 0  # not the probe map AULC is made of
 
 
+def test_the_authors_regression_on_the_probe_map_is_nearly_circular(seeds):
+    _, dirs, result = seeds
+    regression = result["runs"][0]["hierarchical_regression_aulc_probe_map"]
+    metrics = pd.read_parquet(dirs[0] / "metrics.parquet")
+    design = np.column_stack([np.ones(len(metrics)), metrics[["probe_confidence", "probe_variability"]]])
+    fitted = design @ np.linalg.lstsq(design, metrics["aulc"], rcond=None)[0]
+    r2 = 1 - np.sum((metrics["aulc"] - fitted) ** 2) / np.sum((metrics["aulc"] - metrics["aulc"].mean()) ** 2)
+    assert regression["r2_base"] == pytest.approx(r2) and regression["r2_base"] > 0.9
+    assert "step 0 included" in regression["data_map"]
+
+
+def test_the_authors_partial_correlation_is_on_threshold_learning_time(seeds):
+    _, dirs, result = seeds
+    metrics = pd.read_parquet(dirs[0] / "metrics.parquet")
+    partial = result["runs"][0]["authors_partial"]
+    learned = metrics.dropna(subset=["threshold_learning_time"])
+    assert partial["n"] == len(learned) and partial["n_never"] == len(metrics) - len(learned) > 0
+    time, entropy = learned["threshold_learning_time"], learned["entropy"]
+    assert partial["spearman"]["estimate"] == pytest.approx(stats.spearmanr(time, entropy).statistic)
+    votes = pd.read_parquet(dirs[0] / "examples.parquet").set_index("example_id").filter(like="votes_")
+    skew = stats.skew(votes.loc[learned["example_id"]].to_numpy(dtype=float), axis=1)
+    for name, covariate in (("majority_confidence", learned["majority_confidence"]), ("label_skewness", skew)):
+        r_xy = stats.spearmanr(time, entropy).statistic  # the first-order formula the author's script 05 uses
+        r_xz, r_yz = stats.spearmanr(time, covariate).statistic, stats.spearmanr(entropy, covariate).statistic
+        expected = (r_xy - r_xz * r_yz) / np.sqrt((1 - r_xz**2) * (1 - r_yz**2))
+        assert partial["partial"][name]["estimate"] == pytest.approx(expected)
+
+
 def test_analyze_a_real_run(data_dir, tmp_path):
     from test_train import small
 

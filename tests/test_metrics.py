@@ -60,6 +60,18 @@ def test_first_learned_is_a_step_and_counts_from_the_last_learning():
     np.testing.assert_array_equal(curves.first_learned(correct, STEPS), [10, 20, np.nan, np.nan, 20])
 
 
+def test_threshold_learning_time_is_the_first_crossing_of_0_693():
+    losses = np.array(
+        [
+            [1.0, 0.5, 0.3, 0.4],  # below at step 10
+            [0.2, 0.6, 1.0, 1.2],  # below at step 0, later un-learned: still 0 (the first crossing)
+            [1.1, 1.1, 1.1, 1.1],  # never: left out
+            [0.7, 0.693, np.nan, 0.69],  # 0.693 is not below; a missing cell is not either
+        ]
+    )
+    np.testing.assert_array_equal(curves.threshold_learning_time(losses, STEPS), [10, 0, np.nan, 40])
+
+
 def test_learned_then_lost_separates_lost_items_from_never_learned_ones():
     correct = np.array([[0, 1, 0], [0, 0, 0], [1, 1, 1], [1, np.nan, np.nan], [np.nan] * 3])
     np.testing.assert_array_equal(curves.learned_then_lost(correct), [1, 0, 0, 0, np.nan])

@@ -82,9 +82,9 @@ def test_the_format_in_the_docstring_expands():
 
     example = textwrap.dedent(module.__doc__.split("::", 1)[1].split("\n\n")[1])
     sweep = expand(yaml.safe_load(example))
-    assert len(sweep.runs) == (2 * 2 * 3 + 2) * 3
+    assert len(sweep.runs) == 2 * 2 * 3 * 3 + 2  # the second block has its own seeds: [42]
     qwen = [r for r in sweep.runs if r.config.model == "Qwen/Qwen2.5-3B"]
-    assert [r.name for r in qwen] == [f"Qwen2.5-3B__chaosnli-snli__lora-r4__s{s}" for s in (42, 123, 456)]
+    assert [r.name for r in qwen] == ["Qwen2.5-3B__chaosnli-snli__lora-r4__s42"]
     assert {(r.config.grad_accum, r.config.probe_batch_size) for r in qwen} == {(8, 8)}
     assert {r.config.grad_accum for r in sweep.runs if r not in qwen} == {1}
     assert sweep.slurm["timeout_min"] == 720
@@ -130,6 +130,13 @@ def test_labels_of_numbers_booleans_lists_and_a_sweep_where_only_the_seed_varies
         ("grid:\n  - rank: [4\n", 3, None, "malformed YAML"),
         ("grids:\n  - rank: [4]\n", 1, None, "unknown key 'grids'"),
         ("grid:\n  - rank: [4]\n    rank: [8]\n", 3, "rank", "given twice (lines 2 and 3)"),
+        (
+            "grid:\n  - rank: [4]\n    seeds: [1, 1]\n",
+            3,
+            None,
+            "a seed is listed twice (in grid block 1, axis 'seeds')",
+        ),
+        ("grid:\n  - rank: [4]\n    seeds: [one]\n", 3, None, "expected a list of integer seeds, got ['one']"),
     ],
 )
 def test_spec_errors_name_the_line_the_field_and_the_problem(tmp_path, text, line, field, words):
@@ -311,6 +318,7 @@ PRESET_RUNS = {
     "paper1-soft": 6,
     "paper1-cpu": 24,
     "paper1-minilm": 18,
+    "paper1-cpu-ablations": 29,
     "sweep-example": 4,
 }
 

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from test_train import small
 
 from loradyn.analyze import analyze
+from loradyn.data.annotations import CATEGORIES
 from loradyn.errors import DataError
 from loradyn.store import read_dynamics
 from loradyn.train.rundata import build_run_data
@@ -31,6 +32,23 @@ def test_an_entropy_bucket_trains_on_its_category_and_tracks_every_item(data_dir
     assert dynamics.query("mode == 'probe'")["example_id"].nunique() == 1211
     inline = set(dynamics.query("mode == 'inline'")["example_id"])
     assert inline == set(table.index[table["weight"] > 0])
+
+
+def test_the_balanced_bucket_trains_as_many_items_of_each_category(data_dir):
+    data = build_run_data(small(data_dir, train_categories="balanced", n_tracked=None, n_bulk=32))
+    table = data.table[data.table["split"] == "train"]
+    chaos = table[table["origin"] == "annotated"]
+    sizes = chaos["category"].value_counts()
+    trained = chaos.loc[chaos["weight"] > 0, "category"].value_counts()
+    assert trained.to_dict() == dict.fromkeys(("clean", "ambiguous", "contested"), sizes.min())
+    assert (table.loc[table["origin"] == "bulk", "weight"] == 1).all() and chaos["tracked"].all()
+    rng = np.random.RandomState(42)  # the author's draw: one RandomState(42), category by category
+    expected = [rng.choice(np.flatnonzero(chaos["category"] == c), sizes.min(), replace=False) for c in CATEGORIES]
+    assert set(chaos["example_id"].iloc[np.concatenate(expected)]) == set(chaos.loc[chaos["weight"] > 0, "example_id"])
+    again = build_run_data(small(data_dir, train_categories="balanced", n_tracked=None, n_bulk=32, seed=7))
+    assert (again.weights == data.weights).all()  # the same draw for every run seed
+    with pytest.raises(ValueError, match="train_categories must be a list of categories or 'balanced'"):
+        small(data_dir, train_categories="even")
 
 
 def test_k_fold_holds_out_and_tracks_one_stratified_fold(data_dir):

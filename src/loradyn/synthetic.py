@@ -109,6 +109,7 @@ def write_synthetic_run(
         )
     pd.concat(frames, ignore_index=True).to_parquet(run_dir / "dynamics.parquet", index=False)
     words = rng.integers(3, 30, size=(n_items, 2))
+    votes = rng.multinomial(100, rng.dirichlet(np.ones(3), size=n_items))  # covariates only: not tied to entropy
     pd.DataFrame(
         {
             "example_id": ids,
@@ -124,6 +125,7 @@ def write_synthetic_run(
             "premise_words": words[:, 0],
             "hypothesis_words": words[:, 1],
             "total_words": words.sum(axis=1),
+            **{f"votes_{name}": votes[:, k] for k, name in enumerate(("entailment", "neutral", "contradiction"))},
         }
     ).to_parquet(run_dir / "examples.parquet", index=False)
     run = {"run_id": run_dir.name, "status": "complete", "seed": seed, "config": {**(config or {}), "seed": seed}}

@@ -12,6 +12,7 @@ The format (every key optional; without ``grid``, one run per seed)::
       - model: [microsoft/deberta-v3-base, Qwen/Qwen2.5-3B]
         dataset: [chaosnli-snli]
         adapter: [{method: lora, rank: 4}]
+        seeds: [42]                         # a block's own seeds, in place of the top-level list
     overrides:                              # in order, onto every run whose config (so far) matches `when`
       - when: {model: Qwen/Qwen2.5-3B}
         set: {grad_accum: 8, probe_batch_size: 8}
@@ -20,7 +21,8 @@ The format (every key optional; without ``grid``, one run per seed)::
 An axis lists the values to try. A scalar value sets the RunConfig field the axis is named after; a mapping value
 sets each of its fields, and the axis name is then only a label (``adapter`` above). A field that itself takes a
 list or a mapping (``targets``, ``noise_class_map``) is given one value per item: ``targets: [[query, value]]``.
-A lone value (``dataset: chaosnli-snli``) is an axis of one. The seed comes from ``seeds`` only. An override's
+A lone value (``dataset: chaosnli-snli``) is an axis of one. The seed comes from ``seeds`` only: the top-level list,
+or a block's own ``seeds`` for that block's runs. An override's
 ``when`` matches fields by equality (``{}`` matches every run); an override that matches no run is an error, as
 it is most likely a typo. ``n_bulk``, ``n_tracked`` and ``n_validation`` take ``all``, as in a run configuration.
 
@@ -226,7 +228,7 @@ def _expand(spec: Any, source: _Source, *, default_name: str) -> Sweep:
     slurm = _mapping(source, spec.get("slurm"), ("slurm",), "slurm")
 
     candidates, used = [], set()
-    for b, block in enumerate(blocks):
+    for b, (block, block_seeds) in enumerate(blocks):
         for combination in itertools.product(*(enumerate(values) for values in block.values())):
             values, origin = {**_DEFAULTS, **base}, {k: ("base", k) for k in base}
             labels = {}
@@ -234,7 +236,7 @@ def _expand(spec: Any, source: _Source, *, default_name: str) -> Sweep:
                 values.update(fields)
                 origin.update({k: ("grid", b, axis, i) for k in fields})
                 labels[axis] = label
-            for seed in seeds:
+            for seed in block_seeds or seeds:
                 run_values, run_origin = {**values, "seed": seed}, dict(origin)
                 for o, (when, changes) in enumerate(overrides):
                     if all(run_values[k] == v for k, v in when.items()):
@@ -250,27 +252,28 @@ def _expand(spec: Any, source: _Source, *, default_name: str) -> Sweep:
     return Sweep(name=name, runs=_named_runs(source, candidates, name), slurm=slurm, path=source.path)
 
 
-def _seeds(source: _Source, seeds: Any) -> list[int]:
+def _seeds(source: _Source, seeds: Any, at: tuple = ("seeds",)) -> list[int]:
     seeds = seeds if isinstance(seeds, list) else [seeds]
     bad = [s for s in seeds if not isinstance(s, int) or isinstance(s, bool)]
     if not seeds or bad:
-        raise source.error(f"expected a list of integer seeds, got {bad or seeds}", ("seeds",), fix="seeds: [42, 123]")
+        raise source.error(f"expected a list of integer seeds, got {bad or seeds}", at, fix="seeds: [42, 123]")
     if len(set(seeds)) < len(seeds):
-        raise source.error("a seed is listed twice", ("seeds",), fix="list each seed once")
+        raise source.error("a seed is listed twice", at, fix="list each seed once")
     return seeds
 
 
-def _blocks(source: _Source, grid: Any) -> list[dict[str, list[tuple[dict[str, Any], str]]]]:
-    """Each block as axis -> [(fields it sets, label)], checked."""
+def _blocks(source: _Source, grid: Any) -> list[tuple[dict[str, list[tuple[dict[str, Any], str]]], list[int] | None]]:
+    """Each block as axis -> [(fields it sets, label)], checked, with its own seeds (None: the sweep's)."""
     if grid is None:
-        return [{}]
+        return [({}, None)]
     if not isinstance(grid, list) or not grid:
         raise source.error(
             "expected a list of blocks", ("grid",), fix="write each block as '- axis: [values]' under grid:"
         )
     blocks = []
     for b, block in enumerate(grid):
-        block = _mapping(source, block, ("grid", b), "a block")
+        block = dict(_mapping(source, block, ("grid", b), "a block"))
+        seeds = _seeds(source, block.pop("seeds"), ("grid", b, "seeds")) if "seeds" in block else None
         axes: dict[str, list[tuple[dict[str, Any], str]]] = {}
         set_by: dict[str, str] = {}
         for axis, values in block.items():
@@ -287,7 +290,7 @@ def _blocks(source: _Source, grid: Any) -> list[dict[str, list[tuple[dict[str, A
                             field=name,
                             fix="set each field on one axis of a block",
                         )
-        blocks.append(axes)
+        blocks.append((axes, seeds))
     return blocks
 
 

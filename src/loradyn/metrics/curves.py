@@ -118,6 +118,18 @@ def learned(pred: np.ndarray, label: np.ndarray) -> np.ndarray:
     return np.asarray(pred) == np.asarray(label)
 
 
+#: The first study's loss threshold for "learned" in its threshold learning time (``--loss-threshold``, ln 2).
+LOSS_THRESHOLD = 0.693
+
+
+def threshold_learning_time(losses: np.ndarray, steps: np.ndarray, *, threshold: float = LOSS_THRESHOLD) -> np.ndarray:
+    """The step of the first checkpoint whose loss is below ``threshold`` (the first crossing, as the first study's
+    ``TemporalTracker.get_learning_time`` takes it, not the step from which it stays below); NaN if the loss never
+    falls below it (the study leaves those items out). ``losses`` ``(N, T)``, ``steps`` ``(T,)``; returns ``(N,)``."""
+    below = np.asarray(losses, dtype=float) < threshold  # a missing cell (NaN) is not below
+    return np.where(below.any(axis=1), np.asarray(steps, dtype=float)[np.argmax(below, axis=1)], np.nan)
+
+
 def _observed(correct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Missing cells (NaN) carry the last observed state forward, so transitions are counted between observed
     checkpoints; cells before the first observation count as not learned. Also returns which rows have any

@@ -11,6 +11,8 @@ Columns (the annotation columns come from ``examples.parquet`` where the run has
 ``loss_slope``          least-squares slope of the probe loss over all checkpoints (per step)
 ``final_loss``          loss at the last probe; ``final_correct`` whether it is learned there
 ``first_learned``       the step from which the example stays learned; null if it is not learned at the end
+``threshold_learning_time``  the step of the first probe whose loss is below 0.693 (the first study's threshold
+                        learning time); null if it never is
 ``forgetting_events``   learned -> not-learned transitions over its training presentations (Toneva et al.); inf
                         if never learned there (the most forgettable, as Toneva et al. rank them)
 ``forgetting_events_probe``  the same over probes from the first trained checkpoint
@@ -21,6 +23,8 @@ Columns (the annotation columns come from ``examples.parquet`` where the run has
                         the same statistics over every probe checkpoint, step 0 included (the first study's map)
 ``aum``                 mean margin over training presentations (Pleiss et al.)
 ``final_confidence``, ``prediction_entropy``  at the last probe, when the run kept probabilities
+``label_skewness``      skewness of the item's annotator vote counts (``scipy.stats.skew``, biased: the first
+                        study's covariate), where the run has votes
 ======================  ===========================================================================================
 
 "Learned" means the argmax prediction is the label, everywhere (`curves.learned`). Missing probe cells (a NaN
@@ -35,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from loradyn.errors import DataError
 from loradyn.io import read_parquet
@@ -96,6 +101,7 @@ def example_metrics(run_dir: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict
             "final_loss": loss[:, -1],
             "final_correct": correct[:, -1],
             "first_learned": curves.first_learned(correct, steps),
+            "threshold_learning_time": curves.threshold_learning_time(loss, steps),
             "forgetting_events_probe": curves.forgetting_events(correct[:, trained]),
         }
     )
@@ -135,4 +141,8 @@ def _annotations(run_dir: Path, ids: np.ndarray) -> pd.DataFrame:
             field="example_id",
             fix="dynamics and examples.parquet must come from the same run",
         )
-    return examples[[c for c in EXAMPLE_COLUMNS if c in examples]]
+    table = examples[[c for c in EXAMPLE_COLUMNS if c in examples]]
+    votes = examples.filter(regex="^votes_")
+    if votes.shape[1] >= 2:
+        table = table.assign(label_skewness=stats.skew(votes.to_numpy(dtype=float), axis=1))
+    return table

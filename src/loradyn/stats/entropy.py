@@ -1,11 +1,14 @@
 """How one run's per-example metrics follow annotation entropy: the first study's statistics (``stats.json``).
 
 Each block names its source. Correlations: Spearman's rho with a percentile bootstrap CI over items (10,000
-resamples) and Kendall's tau-b. Controls, as the first study's code applies them: rho within each gold label, and
-the first-order partial rho controlling for one length at a time; beside them, a stricter control that loradyn
-adds and names as such (lengths, gold label and majority confidence together; majority confidence has Spearman
-about -0.95 with entropy, so it removes most of entropy's rank variance). The hierarchical regression uses the
-training-pass data map, not the probe map that AULC is computed from (which would make the test circular).
+resamples) and Kendall's tau-b. Controls on AULC, as the first study's Table 1 scripts apply them: rho within each
+gold label, and the first-order partial rho controlling for one length at a time; beside them, a stricter control
+that loradyn adds and names as such (lengths, gold label and majority confidence together; majority confidence has
+Spearman about -0.95 with entropy, so it removes most of entropy's rank variance). The author's own partial
+correlation (his script 05) is another measure: the threshold learning time against entropy, one covariate at a time
+among the lengths, majority confidence and label skewness, never-learned items left out. Two hierarchical
+regressions of AULC, entropy after the data map: loradyn's on the training-pass map, and the author's (script 10) on
+the probe map, step 0 included, which is nearly circular (AULC is the mean of -log p(gold) over those very probes).
 """
 
 from __future__ import annotations
@@ -58,7 +61,9 @@ def entropy_statistics(
         out["spearman"][name] = result | {"n_dropped": dropped, "kendall_tau": float(stats.kendalltau(x, y).statistic)}
         tests.append({"test": f"spearman {name}", "pvalue": result["pvalue"]})
     out["controls"] = _controls(metrics, tests)
+    out["authors_partial"] = _authors_partial(metrics, tests)
     out["hierarchical_regression_aulc"] = _regression(metrics, tests)
+    out["hierarchical_regression_aulc_probe_map"] = _regression(metrics, tests, data_map="probe")
     out["unlearning"] = _unlearning(metrics, tests)
     if "final_confidence" in metrics and "category" in metrics:
         out["calibration_by_category"] = _calibration(metrics)
@@ -87,15 +92,48 @@ def _controls(metrics: pd.DataFrame, tests: list[dict[str, Any]]) -> dict[str, A
     return out
 
 
-def _regression(metrics: pd.DataFrame, tests: list[dict[str, Any]]) -> dict[str, Any]:
-    """AULC ~ data-map confidence + variability (training pass), then + entropy: does entropy add anything?"""
-    columns = ["aulc", "confidence", "variability", "entropy"]
-    frame = metrics[columns].dropna()
-    if len(frame) < 10 or (frame[["confidence", "variability"]].std() == 0).any():
-        return {"skipped": "needs the training-pass data map (inline rows, 2 or more epochs) of 10 or more examples"}
-    result = hierarchical_regression(frame["aulc"], frame[["confidence", "variability"]], frame["entropy"])
-    tests.append({"test": "hierarchical regression aulc: entropy beyond the data map", "pvalue": result.pvalue})
-    return result.to_dict() | {"n": len(frame), "data_map": "training pass, per epoch"}
+def _authors_partial(metrics: pd.DataFrame, tests: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first study's partial correlation (its script 05): Spearman of the threshold learning time against
+    entropy, then the first-order partial rho controlling for each of the lengths, majority confidence and label
+    skewness alone; items never below the threshold are left out, as in the author's code."""
+    if "threshold_learning_time" not in metrics:
+        return {"skipped": "no threshold learning time"}
+    frame = metrics.dropna(subset=["threshold_learning_time", "entropy"])
+    time, entropy = frame["threshold_learning_time"].to_numpy(), frame["entropy"].to_numpy()
+    out: dict[str, Any] = {"metric": "threshold_learning_time", "n": len(frame), "n_never": len(metrics) - len(frame)}
+    if len(frame) < 10 or np.ptp(time) == 0 or np.ptp(entropy) == 0:
+        return out | {"skipped": f"{len(frame)} items learned, with too little spread for a correlation"}
+    rho = stats.spearmanr(time, entropy)
+    out["spearman"] = {"estimate": float(rho.statistic), "pvalue": float(rho.pvalue)}
+    tests.append({"test": "spearman threshold_learning_time", "pvalue": out["spearman"]["pvalue"]})
+    covariates = [c for c in (*LENGTHS, "majority_confidence", "label_skewness") if c in frame]
+    varying = [c for c in covariates if frame[c].nunique() > 1]  # alphaNLI's two-count skewness is always 0
+    out["partial"] = {c: partial_spearman(time, entropy, frame[c].to_numpy()).to_dict() for c in varying}
+    tests += [
+        {"test": f"partial threshold_learning_time | {c}", "pvalue": r["pvalue"]} for c, r in out["partial"].items()
+    ]
+    return out
+
+
+#: The data maps a hierarchical regression can control for: columns of the metrics table, and what they are.
+DATA_MAPS = {
+    "training": (("confidence", "variability"), "training pass, per epoch"),
+    "probe": (("probe_confidence", "probe_variability"), "probes, step 0 included (the author's; nearly circular)"),
+}
+
+
+def _regression(metrics: pd.DataFrame, tests: list[dict[str, Any]], *, data_map: str = "training") -> dict[str, Any]:
+    """AULC ~ data-map confidence + variability, then + entropy: does entropy add anything? On the training-pass
+    map (loradyn's), or on the probe map (the author's)."""
+    base, source = DATA_MAPS[data_map]
+    frame = metrics[["aulc", *base, "entropy"]].dropna() if set(base) <= set(metrics) else pd.DataFrame()
+    if len(frame) < 10 or (frame[list(base)].std() == 0).any():
+        return {"skipped": f"needs a data map ({source}) of 10 or more examples that vary"}
+    result = hierarchical_regression(frame["aulc"], frame[list(base)], frame["entropy"])
+    tests.append(
+        {"test": f"hierarchical regression aulc: entropy beyond the {data_map} data map", "pvalue": result.pvalue}
+    )
+    return result.to_dict() | {"n": len(frame), "data_map": source}
 
 
 def _unlearning(metrics: pd.DataFrame, tests: list[dict[str, Any]]) -> dict[str, Any]:

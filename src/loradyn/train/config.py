@@ -28,6 +28,8 @@ NOISE_SCOPES = ("all", "clean_tracked")
 TRACKERS = ("tensorboard", "wandb")
 #: ``bulk_seed``'s value for a bulk draw with each run's own seed.
 PER_SEED = "per-seed"
+#: ``train_categories``'s value for the first study's balanced bucket.
+BALANCED = "balanced"
 #: Fields a killed run may be resumed with changed: they say where progress is reported, not what is trained.
 RESUMABLE_CHANGES = frozenset({"report_to"})
 
@@ -110,11 +112,12 @@ class RunConfig:
     n_tracked: int | None = field(default=None, metadata={"help": "tracked items kept; None (all) keeps all"})
     tracked_ids: list[str] | None = field(default=None, metadata={"help": "explicit tracked ids (train items)"})
     n_validation: int | None = field(default=None, metadata={"help": "validation items kept; None (all) keeps all"})
-    train_categories: list[str] | None = field(
+    train_categories: list[str] | str | None = field(
         default=None,
         metadata={
-            "help": "ChaosNLI items trained on, by entropy category (None: all); every tracked item is still probed "
-            "(the first study's entropy-bucket ablation)"
+            "help": "ChaosNLI items trained on, by entropy category (None: all), or balanced: as many of each "
+            "category as the smallest has; every tracked item is still probed (the first study's entropy-bucket "
+            "ablation)"
         },
     )
     folds: int | None = field(
@@ -287,7 +290,11 @@ class RunConfig:
                 raise ValueError(f"need folds >= 2 and 0 <= fold < folds, got folds={self.folds}, fold={self.fold}")
             if self.tracked_ids is not None or self.n_tracked is not None:
                 raise ValueError("with folds, the held-out fold is the tracked set: drop tracked_ids and n_tracked")
-        if self.train_categories is not None and not set(self.train_categories) <= set(CATEGORIES):
+        if isinstance(self.train_categories, str) and self.train_categories != BALANCED:
+            raise ValueError(
+                f"train_categories must be a list of categories or {BALANCED!r}, got {self.train_categories!r}"
+            )
+        if isinstance(self.train_categories, list) and not set(self.train_categories) <= set(CATEGORIES):
             raise ValueError(f"train_categories must be among {', '.join(CATEGORIES)}, got {self.train_categories}")
         if not 0 < self.downweight <= 1:
             raise ValueError(f"downweight must be in (0, 1], got {self.downweight}")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from loradyn.data.annotations import CATEGORIES
 from loradyn.data.catalog import CHAOSNLI_NAMES, FileMapping, is_annotated, load_examples
 from loradyn.data.composition import compose
 from loradyn.data.examples import Examples
@@ -15,12 +16,14 @@ from loradyn.data.injected import is_injected, read_injected
 from loradyn.data.noise import NoisyLabels, clean_item_noise, inject_noise
 from loradyn.data.standard import STANDARD, load_standard
 from loradyn.errors import DataError
-from loradyn.train.config import RunConfig
+from loradyn.train.config import BALANCED, RunConfig
 
 #: Seed of the tracked and validation subsets (``n_tracked``, ``n_validation``): fixed, so that every seed of a
 #: ChaosNLI condition tracks the same items and its statistics can be aggregated. (For a standard dataset the
 #: tracked items are drawn from the seed's own training sample.)
 SUBSET_SEED = 42
+#: The seed of the balanced bucket's draw (the author's fixed RandomState(42)).
+BALANCED_SEED = 42
 
 #: The held-out split a standard dataset validates on.
 VALIDATION_SPLIT = {"snli": "validation", "mnli": "validation_matched", "ag-news": "test"}
@@ -185,15 +188,27 @@ def _known(ids: list[str], train: Examples, field: str) -> list[str]:
     return ids
 
 
+def _balanced(category: np.ndarray, chaos: np.ndarray) -> np.ndarray:
+    """The first study's balanced bucket: as many annotated items of each entropy category as the smallest has,
+    drawn with one ``RandomState(42)`` category by category (the same draw for every run seed)."""
+    members = [np.flatnonzero(chaos & (category == c)) for c in CATEGORIES]
+    size = min(len(m) for m in members)
+    rng = np.random.RandomState(BALANCED_SEED)
+    return np.sort(np.concatenate([rng.choice(m, size=size, replace=False) for m in members]))
+
+
 def _weights(config: RunConfig, train: Examples, annotations: pd.DataFrame | None) -> np.ndarray:
     """Each example's weight in the training loss: 0 leaves it out, ``downweight`` for ``downweight_ids``."""
     weights = np.ones(len(train))
     if config.train_categories is not None:
         if annotations is None:
             raise ValueError("train_categories needs annotated items: use a chaosnli-* dataset")
-        category = train.frame["example_id"].map(annotations.set_index("example_id")["category"])
+        category = train.frame["example_id"].map(annotations.set_index("example_id")["category"]).to_numpy()
         chaos = (train.frame["origin"] == "annotated").to_numpy()
-        weights[chaos & ~category.isin(config.train_categories).to_numpy()] = 0.0
+        if config.train_categories == BALANCED:
+            weights[chaos & ~np.isin(np.arange(len(train)), _balanced(category, chaos))] = 0.0
+        else:
+            weights[chaos & ~np.isin(category, config.train_categories)] = 0.0
     if config.downweight_ids is not None:
         weights[np.isin(train.ids, _known(config.downweight_ids, train, "downweight_ids"))] = config.downweight
     if config.exclude_ids is not None:
