@@ -23,6 +23,7 @@ from loradyn.synthetic import write_synthetic_run
 from loradyn.train.runner import train
 
 N_RESAMPLES = 300
+MAP_RUN = "lora-r4__s42"  # its text has characters that must be escaped
 RHO = "\N{GREEK SMALL LETTER RHO}"
 SEEDS = (42, 123)
 MAIN = {  # condition name: config, synthetic seed offset (so conditions differ), planted un-learning
@@ -31,6 +32,12 @@ MAIN = {  # condition name: config, synthetic seed offset (so conditions differ)
     "full": ({"method": "full", "rank": 16, "lr": 1e-4}, 2000, 0.0),  # its own learning rate, as paper1-cpu
 }
 BASE = {"model": "roberta-base", "dataset": "chaosnli-snli", "noise_scope": "all", "noise_rate": 0.0}
+ABLATIONS = (  # name, what it changes, synthetic seed, planted un-learning (none under IA3, as under full FT)
+    ("ia3", {"method": "ia3"}, 3000, 0.0),
+    ("balanced", {"train_categories": "balanced"}, 4000, 0.4),
+    ("soft", {"soft_labels": True}, 5000, 0.4),
+    ("alphanli", {"dataset": "chaosnli-alphanli"}, 6000, 0.4),
+)
 TRICKY = "</script><script>window.pwned = 1</script> & <b>bold</b> “quoted”"
 FIGURES = ("entropy_histogram", "loss_curves", "aulc_entropy", "rho_rank", "datamap", "noise_curves", "calibration")
 TABLES = (
@@ -40,6 +47,8 @@ TABLES = (
     "rank",
     "rank_monotonicity",
     "controls",
+    "authors_partial",
+    "regression",
     "noise_tests",
     "noise_summary",
     "rebinning",
@@ -86,7 +95,8 @@ def _add_gradients(run_dir, seed):
 
 def make_sweep(root):
     """3 conditions (LoRA r4 and r16: a rank pair; full fine-tuning, no planted un-learning) x 2 seeds, the noise
-    injection (clean-tracked, rates 0 and 0.3) x 2 seeds, a foreign folder and an unfinished run."""
+    injection (clean-tracked, rates 0 and 0.3) x 2 seeds, IA3, a balanced bucket, soft labels and alphaNLI (one
+    seed each), a foreign folder and an unfinished run."""
     for name, (adapter, offset, unlearning) in MAIN.items():
         for seed in SEEDS:
             d = write_synthetic_run(
@@ -116,11 +126,21 @@ def make_sweep(root):
                 noise_rate=rate,
                 config={**BASE, "method": "lora", "rank": 4, "noise_scope": "clean_tracked", "noise_rate": rate},
             )
+    for name, change, offset, unlearning in ABLATIONS:  # one seed each: the robustness runs of the author's script 10
+        write_synthetic_run(
+            root / f"{name}__s42",
+            n_items=120,
+            n_checkpoints=10,
+            n_bulk=10,
+            seed=offset,
+            unlearning_share=unlearning,
+            config={**BASE, "method": "lora", "rank": 4, **change},
+        )
     (root / "logs").mkdir()
     unfinished = write_synthetic_run(root / "unfinished", n_items=30, seed=1, config=BASE)
     _set_run_json(unfinished, 1, status="running")
     (root / "sweep.json").write_text("{}")
-    # the map's run (the first in reading order) keeps text with characters that must be escaped
+    # the map's run keeps text with characters that must be escaped
     examples = pd.read_parquet(root / "lora-r4__s42" / "examples.parquet")
     examples["premise"] = [f"{TRICKY} {i}" for i in range(len(examples))]
     examples["hypothesis"] = "a plain hypothesis"
@@ -131,7 +151,10 @@ def make_sweep(root):
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     root = make_sweep(tmp_path_factory.mktemp("sweep"))
-    return root, write_report(root, n_resamples=N_RESAMPLES, workers=1, command="loradyn report SWEEP")
+    result = write_report(
+        root, n_resamples=N_RESAMPLES, workers=1, command="loradyn report SWEEP", map_run_name=MAP_RUN
+    )
+    return root, result
 
 
 def _metrics(root, name):
@@ -143,12 +166,18 @@ def _condition_runs(name):
 
 
 def _row(result, table, condition_part, key="condition"):
-    rows = [r for r in result["tables"][table]["rows"] if condition_part in r[key]]
+    rows = [r for r in result["tables"][table]["rows"] if r[key] == condition_part] or [
+        r for r in result["tables"][table]["rows"] if condition_part in r[key]
+    ]
     assert len(rows) == 1, rows
     return rows[0]
 
 
-LABELS = {"lora-r4": "LoRA r4, noise_rate=0.0, noise_scope=all", "lora-r16": "LoRA r16", "full": "full FT"}
+LABELS = {  # a condition is named by what sets it apart from the default recipe
+    "lora-r4": "roberta-base, chaosnli-snli, LoRA r4",
+    "lora-r16": "roberta-base, chaosnli-snli, LoRA r16",
+    "full": "roberta-base, chaosnli-snli, full FT",
+}
 
 
 def test_the_report_has_every_table_and_figure_and_is_self_contained(report):
@@ -160,7 +189,7 @@ def test_the_report_has_every_table_and_figure_and_is_self_contained(report):
         "logs: no run.json (not a run directory); skipped",
         "unfinished: status 'running', not complete; skipped",
     ]
-    assert len(result["runs"]) == 10
+    assert len(result["runs"]) == 10 + len(ABLATIONS)
     page = (root / "report.html").read_text()
     assert page.count("<img src='data:image/png;base64,") == len(FIGURES) - 1  # the map is the interactive SVG
     assert not re.search(r"""(src|href)=['"]?(https?:)?//""", page) and "<link" not in page
@@ -223,7 +252,7 @@ def test_unlearning_tables_match_the_metrics(report):
     assert _row(result, "unlearning", "full FT")["contested"] < 0
     lines = (root / "report.md").read_text().split("**Un-learning")[1].split("\n\n")[1].splitlines()
     assert "LoRA r4: contested Δ" in lines[0] and "full FT: contested Δ" in lines[0]
-    main = [line for line in lines[2:] if "noise_scope=all" in line]  # LoRA and full FT of one model: one row
+    main = [line for line in lines[2:] if line.startswith("| roberta-base, chaosnli-snli |")]  # LoRA, IA3, full FT
     assert len(main) == 1 and "—" not in main[0], lines
     regions = pd.concat([_metrics(root, r) for r in result["runs"]])
     counts = pd.crosstab(regions["category"], regions["region"])
@@ -312,12 +341,42 @@ def test_verdicts_follow_the_numbers(report):
     assert find(f"{RHO}(AULC, entropy) > 0 in every condition") == "holds"
     assert find(f"{RHO} inside the paper's range") == "does NOT hold"  # synthetic rho is far above 0.43
     assert find("roberta-base LoRA r4 SNLI") == "does NOT hold"
-    assert find("contested items un-learn under LoRA") == "holds"
+    lora = [r["contested"] for r in result["tables"]["unlearning"]["rows"] if r["method"] == "lora"]
+    expected = "holds" if all(c > 0 for c in lora) else "does NOT hold"
+    assert find("contested items un-learn under LoRA") == expected and len(lora) == 7
     assert find("… and not under full fine-tuning") == "holds"
     assert find("decoders correlate more") == "not tested here"
-    assert find(f"{RHO} > 0 on every dataset") == "not tested here"
+    assert find(f"{RHO} > 0 on every dataset") == "holds"  # alphaNLI beside SNLI
     assert find("noise raises the clean items' AULC") == "holds"
     assert find(f"{RHO} falls as the rank grows") == "not tested here"
+    assert find("… and not under IA3") == "holds"  # nothing planted
+    assert find(f"{RHO}(threshold learning time, entropy) stays positive") in ("holds", "does NOT hold")
+    for ablation in ("whichever entropy bucket", "when the ChaosNLI items train on soft labels", "on alphaNLI"):
+        assert find(f"{RHO}(AULC, entropy) > 0 {ablation}") == "holds"  # built in: entropy slows learning
+    rows = {r["finding"]: r for r in result["findings"]}
+    (alphanli,) = [r for k, r in rows.items() if k.endswith("on alphaNLI (two classes)")]
+    assert alphanli["here"].startswith("chaosnli-alphanli: ")
+
+
+def test_the_authors_partial_correlation_and_both_regressions_match_the_runs(report):
+    root, result = report
+    name, label = "lora-r4", LABELS["lora-r4"]
+    first = json.loads((root / f"{name}__s42" / "stats.json").read_text())
+    row = _row(result, "authors_partial", label)
+    assert row["seed"] == 42 and row["n_learned"] == first["authors_partial"]["n"]
+    assert row["rho"] == pytest.approx(first["authors_partial"]["spearman"]["estimate"])
+    assert row["partial_label_skewness"] == pytest.approx(
+        first["authors_partial"]["partial"]["label_skewness"]["estimate"]
+    )
+    fits = [json.loads((root / r / "stats.json").read_text()) for r in _condition_runs(name)]
+    row = _row(result, "regression", label)
+    for key, prefix in (
+        ("hierarchical_regression_aulc_probe_map", "probe"),
+        ("hierarchical_regression_aulc", "training"),
+    ):
+        assert row[f"{prefix}_r2_map"] == pytest.approx(np.mean([f[key]["r2_base"] for f in fits]))
+        assert row[f"{prefix}_delta_r2"] == pytest.approx(np.mean([f[key]["delta_r2"] for f in fits]))
+    assert row["probe_r2_map"] > row["training_r2_map"]  # the probe map is what AULC is made of
 
 
 def test_the_interactive_map_escapes_text_and_draws_every_tracked_example(report):

@@ -347,6 +347,9 @@ def test_paper1_is_the_first_studys_25_conditions_times_3_seeds():
     for decoder in ("Qwen/Qwen2.5-1.5B", "Qwen/Qwen2.5-3B"):
         assert by_model[decoder] == {("chaosnli-snli", "lora", 4), ("chaosnli-snli", "lora", 16)}
     assert {r.config.lr for r in sweep.runs} == {2e-5}
+    per_seed = {(r.config.model, r.config.dataset, r.config.rank) for r in sweep.runs if r.config.bulk_seed != 42}
+    assert per_seed == {("roberta-base", "chaosnli-snli", 4), ("roberta-base", "chaosnli-snli", 16)}  # the pilot rows
+    assert {r.config.bulk_seed for r in sweep.runs if r.config.model == "roberta-base"} == {42, "per-seed"}
 
 
 def test_paper1_minilm_is_the_authors_recipe_and_trains_a_whole_seed_first():

@@ -8,6 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from loradyn.train.config import with_defaults
+
 if TYPE_CHECKING:
     from loradyn.report.sweep import SweepRun
 
@@ -79,7 +81,8 @@ def adapter_label(config: dict[str, Any]) -> str:
 
 def describe_conditions(entries: list[dict[str, Any]], groups: list[list[SweepRun]]) -> list[Condition]:
     """Conditions from ``analysis.json``'s entries and their runs, named and in a reading order: by dataset,
-    model, distinguishing fields, then adapter (LoRA by rank, IA3, full fine-tuning)."""
+    model, distinguishing fields, then adapter (LoRA by rank, IA3, full fine-tuning). A condition's name adds the
+    fields that tell it from another of the same model, data and adapter, where they depart from the defaults."""
     conditions = [
         Condition(e["condition"], sorted(runs, key=_seed_order), e) for e, runs in zip(entries, groups, strict=True)
     ]
@@ -92,8 +95,11 @@ def describe_conditions(entries: list[dict[str, Any]], groups: list[list[SweepRu
             values = {json.dumps(m.config.get(key), default=str) for m in members}
             if key not in NAMED and len(values) > 1 and key not in distinguishing:
                 distinguishing.append(key)
-    for c in conditions:
-        c.extra = ", ".join(f"{k}={_value(c.config.get(k))}" for k in distinguishing)
+    defaults = with_defaults({})
+    for c in conditions:  # what sets it apart from the default recipe (the control of an ablation has no extra)
+        c.extra = ", ".join(
+            f"{k}={_value(c.config.get(k))}" for k in distinguishing if c.config.get(k) != defaults.get(k)
+        )
     return sorted(
         conditions,
         key=lambda c: (c.dataset, c.model, c.extra, METHOD_ORDER.get(c.method, 9), c.rank or 0, c.label),

@@ -1,5 +1,5 @@
-"""How AULC follows annotation entropy, per condition: the first study's Table 1, rho by rank, the controls, the
-Spearman-Kendall concordance and the quartile/tercile re-binning (its scripts 09, 03/11, 14, 10).
+"""How AULC follows annotation entropy, per condition: the first study's Table 1, rho by rank, the
+Spearman-Kendall concordance and the quartile/tercile re-binning (its scripts 09, 03/11, 10).
 
 Every function takes the conditions of a sweep (`loradyn.report.sweep`) and returns a `Table` whose ``data``
 holds the numbers; conditions without annotation entropy are left out.
@@ -17,8 +17,6 @@ from loradyn.report.table import DASH, Table, interval, num, pm, pvalue
 from loradyn.stats.bootstrap import percentile_interval, shared_bootstrap
 from loradyn.stats.seeds import aggregate_seeds
 
-LABEL_NAMES = {"0": "entailment", "1": "neutral", "2": "contradiction"}  # ChaosNLI's class order
-LENGTH_NAMES = {"premise_words": "premise", "hypothesis_words": "hypothesis", "total_words": "total"}
 #: The first study's re-binning (its script 10, run_alt_binning): percentiles of the run's entropies.
 REBINNING = {"quartiles": (25, 50, 75), "terciles": (33.33, 66.67)}
 
@@ -115,7 +113,10 @@ def table1(conditions: list[Condition], *, n_resamples: int, seed: int) -> Table
         ],
         rows,
         [
-            "SD over seeds with ddof = 1 (the study's Table 1).",
+            "SD over seeds with ddof = 1, as the paper's Table 1 (its script 09); the paper's DeBERTa, Qwen and IA3 "
+            "means ± SD (scripts 12, 16, 15) are np.std, ddof = 0. The paper's roberta-base LoRA r4 and r16 SNLI rows "
+            "reuse its pilot runs, whose bulk items were drawn with each run's seed (`bulk_seed: per-seed`); every "
+            "other row drew them once with seed 42.",
             "The study's condition CI averages each seed's percentile bootstrap bounds; loradyn's resamples the items "
             f"once ({n_resamples:,} resamples) and takes the percentiles of the seed-mean ρ.",
             f"Validation accuracy: after the last epoch, majority labels. Paper: ρ from {low} to {high} over its 25 "
@@ -166,64 +167,6 @@ def rank_tables(conditions: list[Condition]) -> tuple[Table, Table] | None:
         pd.DataFrame(mono_data),
     )
     return by_rank, monotonic
-
-
-def controls_table(conditions: list[Condition]) -> Table | None:
-    """Per condition, mean over seeds: rho within each gold label and the partial rho controlling one length at a time
-    (the study's controls), and the strict joint control (loradyn's)."""
-    entries = with_entropy(conditions)
-    if not entries:
-        return None
-    labels = sorted({g for c in entries for r in c.runs for g in r.stats["controls"].get("within_label", {})})
-    lengths = [
-        k
-        for k in LENGTH_NAMES
-        if any(k in r.stats["controls"].get("partial_one_length", {}) for c in entries for r in c.runs)
-    ]
-    rows, data = [], []
-    for c in entries:
-        controls = [r.stats["controls"] for r in c.runs]
-        record = {"condition": c.label, "rho": c.summary["spearman"]["aulc"]["mean"]}
-        for g in labels:
-            record[f"within_label_{g}"] = _mean([x.get("within_label", {}).get(g, {}).get("rho") for x in controls])
-        for k in lengths:
-            record[f"partial_{k}"] = _mean(
-                [x.get("partial_one_length", {}).get(k, {}).get("estimate") for x in controls]
-            )
-        record["partial_strict"] = _mean([x.get("partial_strict", {}).get("estimate") for x in controls])
-        record["strict_variance_left"] = _mean([x.get("partial_strict", {}).get("variance_left") for x in controls])
-        data.append(record)
-        cells = [c.label, num(record["rho"])]
-        cells += [num(record[f"within_label_{g}"]) for g in labels]
-        cells += [num(record[f"partial_{k}"]) for k in lengths]
-        left = record["strict_variance_left"]
-        cells += [num(record["partial_strict"]), DASH if np.isnan(left) else f"{left:.0%}"]
-        rows.append(cells)
-    return Table(
-        "controls",
-        "Controls: ρ(AULC, entropy) within labels and partial ρ (mean over seeds)",
-        [
-            "condition",
-            "ρ",
-            *(f"within {LABEL_NAMES.get(g, 'label ' + g)}" for g in labels),
-            *(f"partial ρ | {LENGTH_NAMES[k]} words" for k in lengths),
-            "strict joint partial ρ (loradyn's)",
-            "entropy rank variance left",
-        ],
-        rows,
-        [
-            "Within labels: ρ inside each gold (majority) label of 10 items or more; partial ρ: one length at a time "
-            "(the study's controls).",
-            "The strict joint control is loradyn's, not the study's: lengths, gold label and majority confidence "
-            "together; majority confidence nearly determines entropy, so little of entropy's rank variance is left.",
-        ],
-        pd.DataFrame(data),
-    )
-
-
-def _mean(values: list[float | None]) -> float:
-    finite = [v for v in values if v is not None and np.isfinite(v)]
-    return float(np.mean(finite)) if finite else np.nan
 
 
 def concordance_table(conditions: list[Condition]) -> Table | None:

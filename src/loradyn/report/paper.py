@@ -18,7 +18,11 @@ STUDY1 = {
     "seeds": (42, 123, 456),
     "rho_range": (0.06, 0.43),
     "roberta_lora_r4_snli": 0.31,
-    #: mean and SD over seeds, as scripts/15_adapter_baseline.py prints it
+    #: mean and SD over seeds, as scripts/15_adapter_baseline.py prints it. Table 1's roberta-base LoRA r4 and r16
+    #: SNLI rows (this one included) reuse the pilot runs of script 02, whose 20,000 bulk items were drawn with each
+    #: run's seed (loradyn's ``bulk_seed: per-seed``); every other row drew them once with seed 42. SDs: Table 1
+    #: (script 09) and the rank sweep (05) use ddof 1; the DeBERTa (12), Qwen (16, 16b) and IA3 (15) scripts and
+    #: the noise summary (19) np.std, ddof 0.
     "roberta_lora_r4_snli_seeds": (0.308, 0.016),
     #: the rank sweep's monotonicity gate in scripts/03_rank_sweep.py and 11_bert_rank_sweep.py: Spearman of rank
     #: against rho below -0.5 over ranks 1, 2, 4, 8, 16, 32 (seed 42)
@@ -32,10 +36,18 @@ STUDY1 = {
         "decoders": "decoder-only models show stronger correlations than encoders at matched LoRA rank",
         "unlearning_lora": "LoRA fine-tuning exhibits un-learning on contested examples",
         "unlearning_full": "a pattern largely absent under full fine-tuning",
+        #: the later version of the abstract: "largely absent under full fine-tuning and IA3 in the encoder setting"
+        "unlearning_ia3": "largely absent under full fine-tuning and IA3 in the encoder setting (later abstract)",
         "controls": "the effect survives partial-correlation controls",
         "seeds": "replicates across seeds",
         "datasets": "replicates across datasets",
         "noise": "a preliminary noise-injection experiment is consistent with these findings",
+        #: robustness runs of the author's script 10, whose outcomes the abstract does not state
+        "buckets": "the author's entropy-bucket ablation (script 10: low, high, balanced); no result in the abstract",
+        "soft": "the author's soft-label ablation (script 10 --soft-label); no result in the abstract",
+        #: his loader (src/data/chaosnli.py) reads premise/hypothesis fields and e/n/c votes only, so alphaNLI
+        #: items (obs1/obs2/hyp1/hyp2, votes "1"/"2") load with no text and no votes
+        "alphanli": "the author's alphaNLI run (script 10 --alphanli), whose loader reads no alphaNLI text or votes",
     },
 }
 

@@ -19,14 +19,8 @@ import pandas as pd
 from loradyn.errors import DataError
 from loradyn.io import check_writable, write_files
 from loradyn.report import figures
-from loradyn.report.correlation_tables import (
-    concordance_table,
-    controls_table,
-    rank_tables,
-    rebinning_table,
-    table1,
-    with_entropy,
-)
+from loradyn.report.control_tables import authors_partial_table, controls_table, regression_table
+from loradyn.report.correlation_tables import concordance_table, rank_tables, rebinning_table, table1, with_entropy
 from loradyn.report.datamap_html import data_map_points, datamap_svg, item_details, map_run
 from loradyn.report.gradient_tables import gradient_cosine_table, gradient_norm_table
 from loradyn.report.noise_test import group_label, noise_groups, noise_tables
@@ -130,7 +124,7 @@ def _tables(sweep: Sweep) -> dict[str, Table]:
         found.append(table1(conditions, n_resamples=sweep.options["n_resamples"], seed=sweep.options["seed"]))
     found += [unlearning_table(conditions), learned_then_lost_table(conditions)]
     found += list(rank_tables(conditions) or ())
-    found.append(controls_table(conditions))
+    found += [controls_table(conditions), authors_partial_table(conditions), regression_table(conditions)]
     found += list(noise_tables(conditions) or ())
     found += [rebinning_table(conditions), concordance_table(conditions), category_region_table(conditions)]
     found += [gradient_cosine_table(conditions), gradient_norm_table(conditions)]
@@ -265,6 +259,8 @@ def _page(
 
     blocks.append(Heading(2, "Controls"))
     _section(blocks, tables, "controls", "no run has entropy")
+    _section(blocks, tables, "authors_partial", "no run has items whose loss falls below 0.693")
+    _section(blocks, tables, "regression", "no run has a data map")
 
     blocks.append(Heading(2, "Noise injection"))
     if "noise_tests" in tables:

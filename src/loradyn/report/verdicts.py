@@ -65,10 +65,12 @@ def findings(conditions: list[Condition], tables: dict[str, Table], family: dict
     rows.append(_decoders(with_entropy(conditions), claims["decoders"]))
     rows += _unlearning(_data(tables, "unlearning"), claims)
     rows += _controls(_data(tables, "controls"), claims["controls"])
+    rows.append(_authors_partial(_data(tables, "authors_partial"), claims["controls"]))
     rows.append(_seeds(with_entropy(conditions), claims["seeds"]))
     rows.append(_datasets(with_entropy(conditions), claims["datasets"]))
     rows.append(_noise(_data(tables, "noise_tests"), claims["noise"]))
     rows.append(_rank(_data(tables, "rank_monotonicity")))
+    rows += _ablations(with_entropy(conditions))
     rows.append(_family(family))
     frame = pd.DataFrame(rows)
     return Table(
@@ -150,6 +152,16 @@ def _unlearning(data: pd.DataFrame, claims: dict[str, str]) -> list[dict[str, st
                 bool(flat.all()),
             )
         )
+    ia3 = data[data["method"] == "ia3"] if not data.empty else data
+    finding = "… and not under IA3 (mean Δloss ≤ 0)"
+    if ia3.empty:
+        rows.append(_row(finding, claims["unlearning_ia3"], "no IA3 condition", None))
+    else:
+        flat = ia3["contested"] <= 0
+        here = f"{int(flat.sum())} of {len(ia3)} IA3 conditions; contested Δ from {num(ia3['contested'].min())}"
+        rows.append(
+            _row(finding, claims["unlearning_ia3"], f"{here} to {num(ia3['contested'].max())}", bool(flat.all()))
+        )
     matched = [(g, f) for g, f in full.groupby("base")["contested"] if g in set(lora["base"])] if not full.empty else []
     finding = "contested Δloss lower under full FT than under LoRA, model by model"
     if not matched:
@@ -177,6 +189,43 @@ def _controls(data: pd.DataFrame, claim: str) -> list[dict[str, str]]:
     return [
         _row(finding, claim, f"{int(ok.sum())} of {len(data)} conditions (means over seeds)", bool(ok.all())),
         _row(strict, "", strict_here, bool(strict_ok.all())),
+    ]
+
+
+def _authors_partial(data: pd.DataFrame, claim: str) -> dict[str, str]:
+    finding = (
+        "ρ(threshold learning time, entropy) stays positive under each one-covariate partial control (the author's)"
+    )
+    if data.empty:
+        return _row(finding, claim, "no run has items whose loss falls below 0.693", None)
+    columns = [c for c in data if c.startswith("partial_")]
+    ok = data[["rho", *columns]].apply(lambda row: bool((row.dropna() > 0).all()), axis=1)
+    values = data[columns].to_numpy(dtype=float)
+    spread = f"partial ρ from {num(np.nanmin(values))} to {num(np.nanmax(values))}" if np.isfinite(values).any() else ""
+    return _row(finding, claim, f"{int(ok.sum())} of {len(data)} conditions (one seed each); {spread}", bool(ok.all()))
+
+
+def _ablations(conditions: list[Condition]) -> list[dict[str, str]]:
+    """The author's robustness runs (his script 10): entropy buckets, soft labels and alphaNLI, each asked whether
+    the correlation stays positive; their outcomes are not in the abstract."""
+    claims = STUDY1["claims"]
+
+    def rho(c: Condition) -> float:
+        return c.summary["spearman"]["aulc"]["mean"]
+
+    def tested(finding: str, paper: str, members: list[Condition], what: str) -> dict[str, str]:
+        if not members:
+            return _row(finding, paper, f"no {what} condition", None)
+        here = "; ".join(f"{c.extra or c.dataset}: {num(rho(c))}" for c in members)
+        return _row(finding, paper, here, all(rho(c) > 0 for c in members))
+
+    buckets = [c for c in conditions if c.config.get("train_categories") is not None]
+    soft = [c for c in conditions if c.config.get("soft_labels")]
+    alphanli = [c for c in conditions if c.dataset == "chaosnli-alphanli"]
+    return [
+        tested("ρ(AULC, entropy) > 0 whichever entropy bucket is trained on", claims["buckets"], buckets, "bucket"),
+        tested("ρ(AULC, entropy) > 0 when the ChaosNLI items train on soft labels", claims["soft"], soft, "soft-label"),
+        tested("ρ(AULC, entropy) > 0 on alphaNLI (two classes)", claims["alphanli"], alphanli, "alphaNLI"),
     ]
 
 

@@ -44,8 +44,12 @@ class RunConfig:
     batches of 32; max length 128; cross-entropy weighted by inverse class frequency over the whole training set
     for training, unweighted for everything recorded; LoRA alpha = 2r, dropout 0.05 on the query/value
     projections; IA3 on query, value and the feed-forward input (BERT and RoBERTa); BERT reads no segment ids;
-    20,000 bulk items of the tracked set's own task drawn once with seed 42; a probe of the tracked set at step 0,
-    every 100 optimizer steps and at every epoch end.
+    20,000 bulk items of the tracked set's own task drawn once with seed 42 over the whole train split (his
+    ``RandomState(42).choice``; ``bulk_seed: per-seed`` draws with the run seed, as his pilot runs behind Table 1's
+    roberta-base LoRA SNLI rows did); a probe of the tracked set at step 0, every 100 optimizer steps and at every
+    epoch end; every model loaded with fp32 weights, so that every trainable parameter is fp32 (he kept trainable
+    parameters in fp32: a bf16 checkpoint such as Qwen2.5 would otherwise train a bf16 head, whose small updates
+    round away).
 
     Departures that remain, and why:
 
@@ -59,8 +63,13 @@ class RunConfig:
       same batches.
     - Decoders: micro-batches are combined exactly (the global batch's weighted mean); the study divided each
       micro-batch's own weighted mean by the accumulation count, which weights classes per micro-batch.
+    - Bulk items whose text equals a ChaosNLI item's are dropped after the draw, so that no tracked item is trained
+      on twice (the study kept them); the other drawn items are the study's draw. ChaosNLI comes from the dev sets:
+      on the real data nothing is dropped.
     - Precision: ``precision="auto"`` turns on bf16/fp16 autocast on a GPU; the study trained encoders in fp32
-      (pin ``precision: fp32``, as the paper presets do) and Qwen with fp16 base weights.
+      (pin ``precision: fp32``, as the paper presets do) and Qwen with fp16 base weights and fp32 trainable ones
+      (loradyn: fp32 weights under fp16 autocast: the matrix products in fp16 as his, layer norms and softmax
+      in fp32, more memory).
     - Bootstrap resamples (in `loradyn.analyze`) are drawn from one seed for every run over the same items
       (common random numbers), not from each run's seed: a Monte-Carlo difference only.
     - ``group_by_length=True`` is an opt-in speed option that changes which examples share a batch (the maths);
