@@ -33,9 +33,11 @@ clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache
 
 # Headless Chromium for tests/test_report_browser.py (which skips without it): Debian's package, installed with
-# apt-get when /usr/bin/chromium is missing (no browser download), then the browser test itself.
-.PHONY: browser
-browser: $(STAMP)
+# apt-get when /usr/bin/chromium is missing (no browser download). CI installs it before `make test`.
+.PHONY: chromium browser
+chromium:
 	test -x /usr/bin/chromium || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y chromium; }
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+
+browser: chromium $(STAMP)
 	$(BIN)/python -m pytest tests/test_report_browser.py

@@ -600,6 +600,35 @@ def test_runs_compared_must_share_the_noisy_labels(tmp_path):
     assert err.value.field == "label" and "noise_seed" in err.value.fix
 
 
+def _edit_run_json(run_dir: Path, **changes) -> None:
+    run = json.loads((run_dir / "run.json").read_text())
+    for key, value in changes.items():
+        target, _, name = key.rpartition("__")
+        (run[target] if target else run)[name] = value
+    (run_dir / "run.json").write_text(json.dumps(run))
+
+
+def test_runs_trained_on_different_data_are_not_paired(tmp_path):
+    low, high = _write_run(tmp_path / "low", rank=4), _write_run(tmp_path / "high", rank=16)
+    _edit_run_json(low, fingerprint={"train_ids": "a", "labels": "b"})
+    _edit_run_json(high, fingerprint={"train_ids": "a", "labels": "c"})  # other data files with the same ids
+    with pytest.raises(DataError, match=r"trained on different data \(their fingerprints differ in labels\)") as err:
+        detect([low, high], detectors=["rank_discrepancy"])
+    assert err.value.field == "fingerprint"
+
+
+def test_runs_of_two_ranks_that_differ_in_more_say_which_rule_failed(tmp_path):
+    low, high = _write_run(tmp_path / "low", rank=4), _write_run(tmp_path / "high", rank=16)
+    _edit_run_json(high, config__lr=1e-3)
+    for detectors in (None, ["rank_discrepancy"]):  # no silent loss of the rank discrepancy column
+        with pytest.raises(
+            DataError,
+            match=r"no two runs differ only in rank: .*low \(rank 4\) and .*high \(rank 16\) also differ in lr",
+        ):
+            detect([low, high], detectors=detectors)
+    assert set(detect([low, high], detectors=["small_loss"])["detector"]) == {"small_loss"}
+
+
 def test_equal_ranks_are_an_error_and_sweeps_need_ranks(tmp_path):
     first = _write_run(tmp_path / "a", rank=16)
     second = _write_run(tmp_path / "b", rank=16)

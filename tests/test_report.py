@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from loradyn.cli import app
 from loradyn.data.catalog import load_examples
 from loradyn.report.study1 import write_report
+from loradyn.report.table import interval, num, p_is, signed
 from loradyn.stats.bootstrap import Bootstrap
 from loradyn.synthetic import write_synthetic_run
 from loradyn.train.runner import train
@@ -25,6 +26,7 @@ from loradyn.train.runner import train
 N_RESAMPLES = 300
 MAP_RUN = "lora-r4__s42"  # its text has characters that must be escaped
 RHO = "\N{GREEK SMALL LETTER RHO}"
+MINUS = "\N{MINUS SIGN}"
 SEEDS = (42, 123)
 MAIN = {  # condition name: config, synthetic seed offset (so conditions differ), planted un-learning
     "lora-r4": ({"method": "lora", "rank": 4}, 0, 0.4),
@@ -317,6 +319,15 @@ def test_rebinning_rank_controls_and_concordance_match_the_run_files(report):
         rhos.append(stats.spearmanr(m["aulc"], m["entropy"]).statistic)
         taus.append(stats.kendalltau(m["aulc"], m["entropy"]).statistic)
     assert result["tables"]["concordance"]["spearman_rho_tau"] == pytest.approx(stats.spearmanr(rhos, taus).statistic)
+    markdown = (root / "report.md").read_text()
+    assert f"Across the {len(rhos)} runs, Spearman({RHO}, \N{GREEK SMALL LETTER TAU}-b) = " in markdown
+    assert len(rhos) >= 10 and re.search(rf"b\) = \S+ \(p (= \S+|< 1e{MINUS}300)\)\.", markdown)
+
+
+def test_numbers_in_tables_have_true_minus_signs_and_no_negative_zero():
+    assert [num(-0.0004), num(-0.0006), signed(-0.0001), signed(0.5)] == ["0.000", f"{MINUS}0.001", "0.000", "+0.500"]
+    assert interval(-0.0001, 0.19) == "[0.000, 0.190]"
+    assert [p_is(0.0123), p_is(0.0), p_is(3e-5)] == ["p = 0.012", f"p < 1e{MINUS}300", f"p = 3e{MINUS}05"]
 
 
 def test_multiple_testing_counts_the_whole_family(report):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_report import TRICKY, make_sweep
+from test_report import MAP_RUN, TRICKY, make_sweep
 
 from loradyn.report.study1 import write_report
 
@@ -137,7 +137,7 @@ def console_errors(browser: Chromium) -> list[dict]:
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     root = make_sweep(tmp_path_factory.mktemp("sweep"))
-    result = write_report(root, n_resamples=200, workers=1, command="loradyn report SWEEP")
+    result = write_report(root, n_resamples=200, workers=1, command="loradyn report SWEEP", map_run_name=MAP_RUN)
     browser = Chromium(tmp_path_factory.mktemp("profile"))
     try:
         for domain in ("Page", "Runtime", "Log", "Network"):

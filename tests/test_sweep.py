@@ -130,13 +130,39 @@ def test_labels_of_numbers_booleans_lists_and_a_sweep_where_only_the_seed_varies
         ("grid:\n  - rank: [4\n", 3, None, "malformed YAML"),
         ("grids:\n  - rank: [4]\n", 1, None, "unknown key 'grids'"),
         ("grid:\n  - rank: [4]\n    rank: [8]\n", 3, "rank", "given twice (lines 2 and 3)"),
+        # names and conditions come from the configuration that trains: an override that changes an axis's value
+        # renames the run, and two runs that would train identically are an error
+        (
+            "grid:\n  - rank: [4, 16]\noverrides:\n  - when: {rank: 4}\n    set: {rank: 16}\n",
+            2,
+            None,
+            "run s42 appears twice (grid block 1)",  # both train rank 16: the axis no longer varies
+        ),
+        (
+            "grid:\n  - adapter: [{method: lora, rank: 4}, {rank: 4, method: lora}]\n",
+            2,
+            None,
+            "runs lora-r4__s42 and r4-lora__s42 would train identically",
+        ),
+        (
+            "base: {method: full}\ngrid:\n  - rank: [4, 16]\n",
+            3,
+            None,
+            "runs r4__s42 and r16__s42 would train identically (rank, alpha, lora_dropout, targets, "
+            "feedforward_modules do nothing for method full)",
+        ),
         (
             "grid:\n  - rank: [4]\n    seeds: [1, 1]\n",
             3,
             None,
             "a seed is listed twice (in grid block 1, axis 'seeds')",
         ),
-        ("grid:\n  - rank: [4]\n    seeds: [one]\n", 3, None, "expected a list of integer seeds, got ['one']"),
+        (
+            "grid:\n  - rank: [4]\n    seeds: [one]\n",
+            3,
+            None,
+            "expected a list of integer seeds, zero or positive, got ['one']",
+        ),
     ],
 )
 def test_spec_errors_name_the_line_the_field_and_the_problem(tmp_path, text, line, field, words):
@@ -252,6 +278,9 @@ def test_local_sweep_reports_a_failure_and_continues(tmp_path, data_dir):
         # a line per checkpoint after the first, to follow a long run by
         checkpoints = read_dynamics(out / name, mode="probe")["checkpoint"].nunique()
         assert len(re.findall(rf"^{name}: step \d+/\d+, .*, \d+ s$", log, flags=re.M)) == checkpoints - 1 > 0
+        # and before training, where a long run would otherwise be silent: the data, the model, the step-0 probe
+        stages = re.findall(rf"^{name}: (data built|model loaded|step-0 probe done)\b.* \(\d+ s\)$", log, flags=re.M)
+        assert stages == ["data built", "model loaded", "step-0 probe done"]
     assert [r["name"] for r in json.loads((out / "sweep.json").read_text())["runs"]] == list(status)
 
     # Interrupt one run (as a kill leaves it: run.json says running) and continue the sweep.
@@ -282,17 +311,22 @@ def _two_runs(data_dir):
     return expand({"name": "pair", "base": _tiny_base(data_dir), "grid": [{"rank": [4, 8]}]})
 
 
-def test_ray_sweep(tmp_path, data_dir):
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, log_to_driver=False, include_dashboard=False)
-    try:
-        summary = run_sweep(_two_runs(data_dir), tmp_path / "ray", executor="ray", jobs=2, progress=False)
-    finally:
-        ray.shutdown()
+def test_ray_sweep(tmp_path, data_dir, monkeypatch):
+    """A local Ray cluster started for the sweep alone: no token under the home folder, and each run's output in
+    <sweep>/.logs as on the local executor."""
+    pytest.importorskip("ray")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for variable in ("RAY_ADDRESS", "RAY_AUTH_MODE"):
+        monkeypatch.delenv(variable, raising=False)
+    summary = run_sweep(_two_runs(data_dir), tmp_path / "ray", executor="ray", jobs=2, progress=False)
     assert [(r["name"], r["status"]) for r in summary["runs"]] == [("r4__s42", "complete"), ("r8__s42", "complete")]
     for name in ("r4__s42", "r8__s42"):
         assert json.loads((tmp_path / "ray" / name / "run.json").read_text())["config"]["rank"] == int(name[1])
         assert _probes_per_run(tmp_path / "ray", name) == 8
+        log = (tmp_path / "ray" / ".logs" / f"{name}.log").read_text()
+        checkpoints = read_dynamics(tmp_path / "ray" / name, mode="probe")["checkpoint"].nunique()
+        assert len(re.findall(rf"^{name}: step \d+/\d+, .*, \d+ s$", log, flags=re.M)) == checkpoints - 1 > 0
+    assert not (tmp_path / "home" / ".ray").exists()  # no authentication token under the home folder
 
 
 def test_submitit_local_executor_sweep(tmp_path, data_dir):

@@ -68,6 +68,13 @@ class DynamicsStore:
         table = pa.Table.from_pandas(frame, preserve_index=False)
         write_atomic(self.parts / f"{seq:08d}.parquet", lambda tmp: pq.write_table(table, tmp))
 
+    def missing_parts(self, last: int) -> list[int]:
+        """The part numbers among 1..``last`` (the parts a checkpoint relies on) that are not on disk."""
+        present = (
+            {int(p.stem) for p in self.parts.glob("*.parquet") if p.stem.isdigit()} if self.parts.is_dir() else set()
+        )
+        return [seq for seq in range(1, last + 1) if seq not in present]
+
     def drop_parts_after(self, seq: int) -> None:
         """Remove parts newer than ``seq``: rows recorded after the checkpoint a run resumes from."""
         if self.parts.is_dir():

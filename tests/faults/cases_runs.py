@@ -49,6 +49,22 @@ def _relabel(run_dir: Path) -> None:
 
 
 ANALYZE = [
+    Case(
+        "analyze",
+        "resamples-billion",
+        "--n-resamples 1000000000 (died of MemoryError)",
+        ("analyze", "{tmp}/good", "--n-resamples", "1000000000"),
+        ("field '--n-resamples'", "must be at most 100,000, got 1,000,000,000"),
+        make=(run("good"),),
+    ),
+    Case(
+        "report",
+        "resamples-billion",
+        "--n-resamples 1000000000",
+        ("report", "{tmp}", "--n-resamples", "1000000000"),
+        ("field '--n-resamples'", "must be at most 100,000"),
+        make=(run("good"),),
+    ),
     analyze(
         "good-and-bad",
         "a good run and a folder that is not one: nothing written into the good one",

@@ -24,6 +24,16 @@ def train(name: str, what: str, sets: tuple[str, ...], words: tuple[str, ...], *
     return Case("train", name, what, tuple(args), words, **case)
 
 
+#: Nine anchors, each a list of ten aliases of the one before: a few hundred bytes that stand for 10^9 values.
+ALIAS_BOMB = (
+    "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+    + "".join(f"{n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))
+    + "{key}: *i\n"
+)
+#: A list nested 5,000 deep.
+DEEP = "x: " + "[" * 5000 + "]" * 5000 + "\n"
+
+
 def config_file(name: str, what: str, text: str | bytes, words: tuple[str, ...], **case: Any) -> Case:
     return train(name, what, (), ("{tmp}/c.yaml", *words), config="{tmp}/c.yaml", files={"c.yaml": text}, **case)
 
@@ -66,6 +76,64 @@ TRAIN = [
         ("weight_decay must be zero or positive",),
     ),
     train("warmup-negative", "--set warmup_ratio=-1", ("warmup_ratio=-1",), ("warmup_ratio must be a share",)),
+    # every float field is finite: one check over RunConfig's fields, not one per field
+    *(
+        train(
+            f"{name.replace('_', '-')}-{word}",
+            f"--set {name}={text}",
+            (f"{name}={text}",),
+            (f"field '--set {name}'", f"{name} must be a finite number, got {word}"),
+        )
+        for name, text, word in (
+            ("lr", ".inf", "inf"),
+            ("weight_decay", ".inf", "inf"),
+            ("lr_floor", ".nan", "nan"),
+            ("lora_dropout", ".nan", "nan"),
+            ("warmup_ratio", ".nan", "nan"),
+            ("max_grad_norm", "-.inf", "-inf"),
+            ("downweight", ".nan", "nan"),
+        )
+    ),
+    # every integer field is below 2^31 (beyond, C++ code overflows with a traceback)
+    train(
+        "rank-huge",
+        "--set rank=99999999999999999999",
+        ("rank=99999999999999999999",),
+        ("field '--set rank'", "rank must be below 2,147,483,648 in size"),
+    ),
+    train(
+        "epochs-huge",
+        "--set epochs=1e30 as an integer",
+        ("epochs=10000000000000",),
+        ("field '--set epochs'", "epochs must be below"),
+    ),
+    train(
+        "seed-negative", "--set seed=-1", ("seed=-1",), ("field '--set seed'", "seed must be zero or positive, got -1")
+    ),
+    train(
+        "noise-seed-negative",
+        "--set noise_seed=-3",
+        ("noise_seed=-3",),
+        ("field '--set noise_seed'", "noise_seed must be zero or positive"),
+    ),
+    train(
+        "bulk-seed-word",
+        "--set bulk_seed=each",
+        ("bulk_seed=each",),
+        ("field '--set bulk_seed'", "bulk_seed must be an integer or 'per-seed'"),
+    ),
+    train(
+        "set-alias-bomb",
+        "--set tracked_ids= an alias bomb of 10^9 values",
+        ("tracked_ids={" + ALIAS_BOMB.format(key="x").strip().replace("\n", ", ") + "}",),
+        ("field '--set tracked_ids'", "expands to more than 100,000 values"),
+    ),
+    train(
+        "rank-above-layers",
+        "--set rank=100000 (was accepted, then exhausted memory after minutes)",
+        ("rank=100000",),
+        ("field 'rank'", "rank 100,000 exceeds the adapted layers' smaller dimension, 384"),
+    ),
     train("rank-zero", "--set rank=0", ("rank=0",), ("field '--set rank'", "rank must be a positive integer")),
     train("rank-negative", "--set rank=-4", ("rank=-4",), ("rank must be a positive integer, got -4",)),
     train("alpha-with-ia3", "alpha with method ia3", ("method=ia3", "alpha=8"), ("alpha applies to LoRA only",)),
@@ -204,6 +272,13 @@ TRAIN = [
         config="{tmp}/c.yaml",
     ),
     config_file("config-malformed", "malformed YAML", "model: minilm\nrank: [4\n", (":3", "malformed YAML")),
+    config_file(
+        "config-alias-bomb",
+        "tracked_ids: an alias bomb of 10^9 values in 451 bytes",
+        ALIAS_BOMB.format(key="tracked_ids"),
+        ("expands to more than 100,000 values",),
+    ),
+    config_file("config-nested-deep", "a list nested 5,000 deep", DEEP, ("the YAML is nested too deeply",)),
     config_file(
         "config-duplicate-key",
         "a YAML key given twice",
@@ -411,6 +486,31 @@ SWEEP = [
     sweep("empty", "an empty sweep file", "", ("{tmp}/s.yaml", "the sweep file is empty")),
     sweep("seed-twice", "a seed listed twice", "seeds: [1, 1]\n", ("{tmp}/s.yaml:1", "a seed is listed twice")),
     sweep("seed-text", "a seed that is text", "seeds: [one]\n", ("{tmp}/s.yaml:1", "integer seeds")),
+    sweep("seed-negative", "a negative seed", "seeds: [42, -1]\n", ("{tmp}/s.yaml:1", "zero or positive, got [-1]")),
+    sweep(
+        "override-renames",
+        "an override that changes an axis value (rank 4 trained as 16 under the name r4)",
+        "grid:\n  - rank: [4, 16]\noverrides:\n  - when: {rank: 4}\n    set: {rank: 16}\n",
+        ("{tmp}/s.yaml:2", "run s42 appears twice"),
+    ),
+    sweep(
+        "mapping-order-twins",
+        "{method: lora, rank: 4} and {rank: 4, method: lora}: two runs that train identically",
+        "grid:\n  - adapter: [{method: lora, rank: 4}, {rank: 4, method: lora}]\n",
+        ("{tmp}/s.yaml:2", "runs lora-r4__s42 and r4-lora__s42 would train identically"),
+    ),
+    sweep(
+        "full-by-rank-twins",
+        "method: full x rank [4, 16]: rank does nothing for full fine-tuning",
+        "base: {method: full}\ngrid:\n  - rank: [4, 16]\n",
+        ("{tmp}/s.yaml:3", "would train identically", "do nothing for method full"),
+    ),
+    sweep(
+        "seeds-alias-bomb",
+        "seeds: an alias bomb of 10^9 values (451 bytes)",
+        ALIAS_BOMB.format(key="seeds"),
+        ("{tmp}/s.yaml", "the YAML expands to more than 100,000 values"),
+    ),
     sweep(
         "base-list", "base that is a list", "base: [1]\n", ("{tmp}/s.yaml:1", "expected a mapping, got [1] (in base)")
     ),
@@ -468,6 +568,24 @@ SWEEP = [
         "timeout_min=[",
         "--out",
         "{tmp}/out",
+    ),
+    sweep(
+        "slurm-without-scheduler",
+        "--executor slurm where there is no Slurm (ran everything here at once)",
+        GOOD_SWEEP,
+        ("field '--executor'", "needs a Slurm scheduler, and sbatch is not on PATH", "--slurm cluster=local"),
+        "--executor",
+        "slurm",
+        "--out",
+        "{tmp}/out",
+    ),
+    Case(
+        "ract",
+        "slurm-without-scheduler",
+        "--executor slurm where there is no Slurm",
+        ("ract", "{tmp}/r.yaml", "--out", "{tmp}/out", "--executor", "slurm"),
+        ("field '--executor'", "needs a Slurm scheduler, and sbatch is not on PATH"),
+        {"r.yaml": "epochs: 1\n"},
     ),
     sweep(
         "no-out",

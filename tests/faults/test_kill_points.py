@@ -10,6 +10,10 @@ import errno
 import json
 import os
 import pathlib
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -22,6 +26,7 @@ from typer.testing import CliRunner
 from loradyn import store
 from loradyn.cli import app
 from loradyn.errors import DataError
+from loradyn.experiments.worker import execute
 from loradyn.store import read_dynamics
 from loradyn.train import runner
 from loradyn.train.runner import Run, train
@@ -155,6 +160,21 @@ def test_changed_data_between_kill_and_rerun_is_refused(data_dir, tmp_path, monk
         train(tiny(data_dir), out, show_progress=False)
 
 
+def test_a_missing_part_of_a_killed_run_is_refused_not_skipped(data_dir, tmp_path, monkeypatch):
+    """A part the checkpoint relies on deleted between the kill and the rerun: the run would end complete with
+    checkpoints missing from its dynamics, so resuming is refused, naming the part, and nothing is changed."""
+    out = killed_at_step(data_dir, tmp_path / "run", monkeypatch, step=3)
+    parts = sorted((out / "dynamics.parts").glob("*.parquet"))
+    assert len(parts) >= 2
+    parts[1].unlink()
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(
+        DataError, match=rf"1 of the {len(parts)} recorded parts .* are missing \(e.g. {parts[1].name}\)"
+    ):
+        train(tiny(data_dir), out, show_progress=False)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
+
+
 def test_one_writer_per_run_directory(data_dir, tmp_path, monkeypatch):
     """A second writer of a run directory is refused at once, naming the live one; a killed writer's stale lock is
     taken over."""
@@ -234,3 +254,62 @@ def test_a_run_started_before_a_config_field_existed_resumes(data_dir, tmp_path,
     resumed = train(tiny(data_dir), out, show_progress=False)
     assert resumed["status"] == "complete"
     same_dynamics(out, reference[0])
+
+
+def _workers_of(out: pathlib.Path) -> list[int]:
+    """Process ids of the sweep workers training into ``out``."""
+    found = []
+    for proc in pathlib.Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue
+        if "loradyn.experiments.worker" in command and str(out) in command:
+            found.append(int(proc.name))
+    return found
+
+
+def _wait_until(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc").is_dir(), reason="finds the worker through /proc")
+def test_a_sweep_killed_outright_takes_its_worker_with_it(data_dir, tmp_path):
+    """SIGKILL of the sweep process (it cannot clean up): its worker ends too instead of training on unwatched
+    beside the next sweep."""
+    config = small(data_dir, epochs=200, n_bulk=32, n_tracked=8, n_validation=8, batch_size=8, probe_every=50)
+    base = {k: v for k, v in config.to_dict().items() if k != "seed"}  # seeds are the sweep's
+    spec = {"name": "one", "base": base}
+    (tmp_path / "one.yaml").write_text(json.dumps(spec))
+    out = tmp_path / "sweep"
+    command = [sys.executable, "-m", "loradyn", "sweep", str(tmp_path / "one.yaml"), "--out", str(out), "--jobs", "1"]
+    sweep = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # a run of 1,000 steps: it cannot end on its own within the wait below
+        assert _wait_until(lambda: (out / "s42" / "run.json").is_file() and _workers_of(out), 120)
+        os.kill(sweep.pid, signal.SIGKILL)
+        sweep.wait(timeout=30)
+        assert _wait_until(lambda: not _workers_of(out), 10), "the worker outlived its sweep"
+    finally:
+        for pid in _workers_of(out):
+            os.kill(pid, signal.SIGKILL)
+    assert json.loads((out / "s42" / "run.json").read_text())["status"] == "running"  # it resumes next time
+
+
+def test_a_run_found_complete_by_its_worker_is_not_a_failure(reference, tmp_path):
+    out, _ = reference
+    config = json.loads((out / "run.json").read_text())["config"]
+    outcome = execute(config, str(out), str(tmp_path / "error.log"))  # e.g. finished by an earlier sweep's worker
+    assert outcome["status"] == "complete" and outcome["error"] is None and not (tmp_path / "error.log").exists()
+
+
+def test_a_diverged_run_stops_with_the_step_instead_of_completing(data_dir, tmp_path):
+    with pytest.raises(DataError, match=r"the training loss is nan at step \d+: the run diverged") as caught:
+        train(tiny(data_dir, lr=1e30, max_grad_norm=1e30), tmp_path / "run", show_progress=False)
+    assert caught.value.field == "lr" and "lower lr" in caught.value.fix
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "running"  # never "complete"

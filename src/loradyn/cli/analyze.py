@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from loradyn.cli.common import AsJson, at_least, emit, reports_errors
+from loradyn.cli.common import AsJson, emit, reports_errors, resamples
 
 
 def _rho_cell(rho: dict[str, Any] | None) -> str:
@@ -57,6 +57,6 @@ def analyze_command(
     test adjusted over the family of runs (analysis.json)."""
     from loradyn.analyze import analyze
 
-    at_least(1, n_resamples=n_resamples)
+    resamples(n_resamples)
     result = analyze(run_dirs, out=out, n_resamples=n_resamples, seed=seed, force=force)
     emit(result, as_json, _analysis_table)

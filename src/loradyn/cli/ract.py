@@ -81,7 +81,8 @@ def ract_command(
     from loradyn.report.provenance import command_line
 
     started = time.perf_counter()
-    check_executor(executor, jobs)
+    parameters = slurm_parameters(slurm)
+    check_executor(executor, jobs, slurm=parameters)
     overrides = list(set_ or [])
     if data_dir is not None:
         overrides.append(f"data_dir={data_dir}")
@@ -91,7 +92,7 @@ def ract_command(
         out,
         executor=executor,
         jobs=jobs,
-        slurm=slurm_parameters(slurm),
+        slurm=parameters,
         log=(lambda _: None) if quiet else None,
     )
     if report is not None:

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from loradyn.cli.common import AsJson, DataDir, at_least, emit, errors, reports_errors
+from loradyn.cli.common import AsJson, DataDir, at_least, emit, errors, reports_errors, resamples
 
 
 def _findings_table(result: dict[str, Any]) -> Table:
@@ -47,7 +47,8 @@ def report_command(
     verdict on each of its findings."""
     from loradyn.report.study1 import write_report
 
-    at_least(1, workers=workers, **({"n_resamples": n_resamples} if n_resamples is not None else {}))
+    at_least(1, workers=workers)
+    resamples(n_resamples)
     result = write_report(
         sweep_dir,
         out=out,

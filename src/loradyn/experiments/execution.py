@@ -69,7 +69,7 @@ def run_sweep(
     DataError
         If ``out_dir`` holds another sweep's plan or other files, or the executor's extra is not installed.
     """
-    check_executor(executor, jobs)
+    check_executor(executor, jobs, slurm={**sweep.slurm, **(slurm or {})})
     if data_dir is not None:
         sweep = sweep.with_data_dir(Path(data_dir).resolve())
     out = Path(out_dir).resolve()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,14 +76,22 @@ def dispatch(
     if executor == "local":
         run_local(tasks, jobs=jobs, on_done=on_done, folder=folder)
     elif executor == "ray":
-        run_ray(tasks, jobs=jobs, on_done=on_done)
+        run_ray(tasks, jobs=jobs, on_done=on_done, folder=folder)
     else:
-        run_slurm(tasks, jobs=jobs, on_done=on_done, folder=folder / ".submitit", parameters=slurm or {})
+        run_slurm(tasks, jobs=jobs, on_done=on_done, folder=folder, parameters=slurm or {})
 
 
-def check_executor(executor: str, jobs: int | None, *, installed: bool = True) -> None:
+def log_path(folder: Path, task: Task) -> Path:
+    """Where a run's output goes, whichever executor trains it: ``folder/.logs/<run>.log``."""
+    return folder / ".logs" / f"{task.name}.log"
+
+
+def check_executor(
+    executor: str, jobs: int | None, *, installed: bool = True, slurm: dict[str, Any] | None = None
+) -> None:
     """A clear error for an unknown executor, a job count below one, or (``installed``) an executor whose extra is
-    missing."""
+    missing, or Slurm where there is no scheduler (``sbatch``) unless ``slurm`` asks for submitit's local executor
+    by name (``cluster: local``): submitit would otherwise run every job here at once, with no limit."""
     if executor not in EXECUTORS:
         raise DataError(
             f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}",
@@ -93,6 +102,13 @@ def check_executor(executor: str, jobs: int | None, *, installed: bool = True) -
         raise DataError(f"jobs must be a positive integer, got {jobs}", field="--jobs", fix="pass --jobs 1 or more")
     if installed and executor != "local":
         require(executor)
+    if installed and executor == "slurm" and (slurm or {}).get("cluster") is None and shutil.which("sbatch") is None:
+        raise DataError(
+            "--executor slurm needs a Slurm scheduler, and sbatch is not on PATH here",
+            field="--executor",
+            fix="run on a Slurm login node, use --executor local, or pass --slurm cluster=local for submitit's local "
+            "executor",
+        )
 
 
 # ------------------------------------------------------------------------------------------------------- local
@@ -192,21 +208,21 @@ def _exit_on_sigterm() -> Callable[[], None]:
 
 def _train_in_process(task: Task, slot: Slot, folder: Path, running: set[subprocess.Popen]) -> dict[str, Any]:
     config_path = folder / ".configs" / f"{task.name}.yaml"
-    log_path = folder / ".logs" / f"{task.name}.log"
+    log = log_path(folder, task)
     header = f"# run {task.name}; to train it alone: loradyn train {config_path} --out {task.run_dir}\n"
     text = header + yaml.safe_dump(task.config, sort_keys=False)
     write_atomic(config_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "loradyn.experiments.worker", str(config_path), str(task.run_dir)]
-    command += [str(task.error_log), "--threads", str(slot.threads)]
+    command += [str(task.error_log), "--threads", str(slot.threads), "--parent", str(os.getpid())]
     if slot.cores:
         command += ["--cores", ",".join(map(str, slot.cores))]
     env = {**os.environ, **dict.fromkeys(_THREAD_VARIABLES, str(slot.threads))}
     if slot.device is not None:
         env["CUDA_VISIBLE_DEVICES"] = slot.device
     started = time.perf_counter()
-    with log_path.open("w", encoding="utf-8") as log:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
+    with log.open("w", encoding="utf-8") as output:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, env=env)
         running.add(process)
         try:
             code = process.wait()
@@ -219,22 +235,27 @@ def _train_in_process(task: Task, slot: Slot, folder: Path, running: set[subproc
         headline = task.error_log.read_text(encoding="utf-8").splitlines()[0]
         return {"status": "failed", "seconds": seconds, "error": headline, "error_log": str(task.error_log)}
     reason = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
-    tail = "\n".join(log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-40:])
-    return record_failure(task.error_log, f"the run's process {reason}", f"{log_path} ends with:\n{tail}", seconds)
+    tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:])
+    return record_failure(task.error_log, f"the run's process {reason}", f"{log} ends with:\n{tail}", seconds)
 
 
 # --------------------------------------------------------------------------------------------------------- Ray
-def run_ray(tasks: list[Task], *, jobs: int | None, on_done: OnDone) -> None:
+def run_ray(tasks: list[Task], *, jobs: int | None, on_done: OnDone, folder: Path) -> None:
     """One Ray task per run, at most ``jobs`` at a time: a GPU each when the cluster has GPUs, else
     ``CPUs // jobs`` cores each (one without ``jobs``). Joins the cluster at ``RAY_ADDRESS`` when it is set (or
-    the one this process already joined), else starts Ray on this machine. Run directories must be on a file
-    system every node shares."""
+    the one this process already joined), else starts Ray on this machine, for this sweep alone: no dashboard, and
+    no authentication token written under the home folder (``RAY_AUTH_MODE=disabled`` unless it is set). Each
+    run's output goes to ``folder/.logs/<run>.log``. Run directories must be on a file system every node shares."""
     ray = require("ray")
     from loradyn.experiments.worker import execute
 
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(log_to_driver=False)
+    joined = ray.is_initialized()
+    if not joined:
+        local = {}
+        if not os.environ.get("RAY_ADDRESS"):  # a cluster on this machine, for this sweep alone
+            os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+            local = {"include_dashboard": False}
+        ray.init(log_to_driver=False, **local)
     try:
         resources = ray.cluster_resources()
         if resources.get("GPU", 0) >= 1:
@@ -248,7 +269,8 @@ def run_ray(tasks: list[Task], *, jobs: int | None, on_done: OnDone) -> None:
             while waiting or running:
                 while waiting and len(running) < (jobs or len(tasks)):
                     task = waiting.pop(0)
-                    ref = remote.remote(task.config, str(task.run_dir), str(task.error_log), threads=threads)
+                    log = str(log_path(folder, task))
+                    ref = remote.remote(task.config, str(task.run_dir), str(task.error_log), threads=threads, log=log)
                     running[ref] = (task, time.perf_counter())
                 (ref,), _ = ray.wait(list(running), num_returns=1)
                 task, submitted = running.pop(ref)
@@ -263,7 +285,7 @@ def run_ray(tasks: list[Task], *, jobs: int | None, on_done: OnDone) -> None:
                 ray.cancel(ref, force=True)
             raise
     finally:
-        if started_here:
+        if not joined:
             ray.shutdown()
 
 
@@ -274,14 +296,15 @@ def run_slurm(
     """One Slurm job per run, submitted as one job array through submitit's ``AutoExecutor`` (at most ``jobs``
     running at once), its files in ``folder``. ``parameters`` are the executor's: ``timeout_min`` (default one
     day), ``gpus_per_node``, ``cpus_per_task``, ``mem_gb``, ``slurm_partition``, ``slurm_account``, …; ``cluster:
-    local`` runs the jobs as processes on this machine instead (submitit's ``LocalExecutor``). Ctrl-C cancels the
+    local`` runs the jobs as processes on this machine instead (submitit's ``LocalExecutor``); submitit's files go to
+    ``folder/.submitit``, each run's output to ``folder/.logs/<run>.log``. Ctrl-C cancels the
     jobs not yet finished; if the command is killed outright they go on: let them end (or ``scancel`` them)
     before continuing the sweep, so that no run is trained by two jobs at once."""
     submitit = require("slurm")
     from loradyn.experiments.worker import execute
 
     parameters = {"timeout_min": DEFAULT_TIMEOUT_MIN, **parameters}
-    executor = submitit.AutoExecutor(folder=folder, cluster=parameters.pop("cluster", None))
+    executor = submitit.AutoExecutor(folder=folder / ".submitit", cluster=parameters.pop("cluster", None))
     if jobs:
         parameters.setdefault("slurm_array_parallelism", jobs)
     try:
@@ -294,7 +317,10 @@ def run_slurm(
     submitted = time.perf_counter()
     with executor.batch():
         submissions = [
-            executor.submit(execute, t.config, str(t.run_dir), str(t.error_log), threads=threads) for t in tasks
+            executor.submit(
+                execute, t.config, str(t.run_dir), str(t.error_log), threads=threads, log=str(log_path(folder, t))
+            )
+            for t in tasks
         ]
     pending = dict(zip(submissions, tasks, strict=True))
     try:

@@ -49,6 +49,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import itertools
+import json
 import os
 import re
 import typing
@@ -62,7 +63,7 @@ from loradyn.data.injected import is_injected
 from loradyn.data.standard import STANDARD
 from loradyn.errors import DataError
 from loradyn.experiments.sweepfile import read_yaml
-from loradyn.train.config import FIELD_TYPES, ITEM_COUNTS, RunConfig, coerce, conforms, type_name
+from loradyn.train.config import FIELD_TYPES, ITEM_COUNTS, RunConfig, coerce, conforms, shown, type_name
 
 TOP_LEVEL = ("name", "base", "seeds", "grid", "overrides", "slurm")
 DEFAULT_SEEDS = (42,)
@@ -231,11 +232,11 @@ def _expand(spec: Any, source: _Source, *, default_name: str) -> Sweep:
     for b, (block, block_seeds) in enumerate(blocks):
         for combination in itertools.product(*(enumerate(values) for values in block.values())):
             values, origin = {**_DEFAULTS, **base}, {k: ("base", k) for k in base}
-            labels = {}
-            for axis, (i, (fields, label)) in zip(block, combination, strict=True):
+            axis_fields = {}
+            for axis, (i, (fields, _)) in zip(block, combination, strict=True):
                 values.update(fields)
                 origin.update({k: ("grid", b, axis, i) for k in fields})
-                labels[axis] = label
+                axis_fields[axis] = tuple(fields)
             for seed in block_seeds or seeds:
                 run_values, run_origin = {**values, "seed": seed}, dict(origin)
                 for o, (when, changes) in enumerate(overrides):
@@ -243,6 +244,8 @@ def _expand(spec: Any, source: _Source, *, default_name: str) -> Sweep:
                         run_values.update(changes)
                         run_origin.update({k: ("overrides", o, "set", k) for k in changes})
                         used.add(o)
+                # labels from the values that train: an override that changes an axis's field renames the run
+                labels = {a: "-".join(_label(k, run_values[k]) for k in fs) for a, fs in axis_fields.items()}
                 candidates.append(_Candidate(b, labels, seed, run_values, run_origin))
     unused = sorted(set(range(len(overrides))) - used)
     if unused:
@@ -254,9 +257,10 @@ def _expand(spec: Any, source: _Source, *, default_name: str) -> Sweep:
 
 def _seeds(source: _Source, seeds: Any, at: tuple = ("seeds",)) -> list[int]:
     seeds = seeds if isinstance(seeds, list) else [seeds]
-    bad = [s for s in seeds if not isinstance(s, int) or isinstance(s, bool)]
+    bad = [s for s in seeds if not isinstance(s, int) or isinstance(s, bool) or s < 0]
     if not seeds or bad:
-        raise source.error(f"expected a list of integer seeds, got {bad or seeds}", at, fix="seeds: [42, 123]")
+        got = shown(bad or seeds)
+        raise source.error(f"expected a list of integer seeds, zero or positive, got {got}", at, fix="seeds: [42, 123]")
     if len(set(seeds)) < len(seeds):
         raise source.error("a seed is listed twice", at, fix="list each seed once")
     return seeds
@@ -366,11 +370,20 @@ def _named_runs(source: _Source, candidates: list[_Candidate], sweep_name: str) 
     varying = [a for a in axes if len({c.labels.get(a) for c in candidates}) > 1]
     runs: list[SweepRun] = []
     seen: dict[str, _Candidate] = {}
+    trains: dict[str, str] = {}  # what a run trains (its inert fields left out) -> its name
     conditions: dict[str, _Candidate] = {}
     for c in candidates:
         condition = "__".join(c.labels[a] for a in varying if a in c.labels)
         name = f"{condition}__s{c.seed}" if condition else f"s{c.seed}"
         config = _validated(source, c, name)
+        twin = trains.setdefault(json.dumps(config.trained(), sort_keys=True, default=str), name)
+        if twin != name:
+            raise source.error(
+                f"runs {twin} and {name} would train identically"
+                + (f" ({', '.join(config.inert())} do nothing for method {config.method})" if config.inert() else ""),
+                ("grid", c.block),
+                fix="list each run once: fields that do nothing for a method do not make another run",
+            )
         clash = seen.get(name.lower())
         if clash is not None:
             same = clash.values == c.values

@@ -8,18 +8,28 @@ exception's type and the first line of its message), then the full traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
+import signal
+import threading
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 
-def execute(config: dict[str, Any], run_dir: str, error_log: str, *, threads: int | None = None) -> dict[str, Any]:
+def execute(
+    config: dict[str, Any], run_dir: str, error_log: str, *, threads: int | None = None, log: str | None = None
+) -> dict[str, Any]:
     """Train ``config`` into ``run_dir`` (resuming an unfinished run); return the outcome: ``status``
     (``complete`` or ``failed``), ``seconds``, and for a failure ``error`` (one line) and ``error_log``.
-    Any exception of the run is caught and written to ``error_log``, so that one run cannot stop a sweep."""
+    Any exception of the run is caught and written to ``error_log``, so that one run cannot stop a sweep. ``log``
+    receives the run's output (the local executor's worker writes to its log file already)."""
     started = time.perf_counter()
+    if _is_complete(Path(run_dir)):  # finished meanwhile (by an earlier sweep's worker): nothing to do, no failure
+        return {"status": "complete", "seconds": 0.0, "error": None, "error_log": None}
     try:
         import torch
 
@@ -28,11 +38,45 @@ def execute(config: dict[str, Any], run_dir: str, error_log: str, *, threads: in
 
         if threads is not None:
             torch.set_num_threads(threads)
-        train(RunConfig(**config), run_dir)  # its output is a log file: a line per checkpoint
+        with _output_to(log):
+            train(RunConfig(**config), run_dir)  # not a terminal: a line per checkpoint
     except Exception as err:  # reported with its traceback; the sweep goes on
         headline = f"{type(err).__name__}: {next(iter(str(err).strip().splitlines()), '')}"
         return record_failure(error_log, headline, traceback.format_exc(), time.perf_counter() - started)
     return {"status": "complete", "seconds": time.perf_counter() - started, "error": None, "error_log": None}
+
+
+def _is_complete(run_dir: Path) -> bool:
+    try:
+        return json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("status") == "complete"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when the sweep that started it (``parent``) is gone, killed outright included: a thread
+    watches the parent process, so that no run goes on training unwatched beside the next sweep. The run
+    resumes from its last checkpoint when the sweep is started again."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    if os.getppid() != parent:  # gone already, before the watch began
+        raise SystemExit(143)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+@contextlib.contextmanager
+def _output_to(log: str | None) -> Iterator[None]:
+    """Send stdout and stderr to the file ``log`` (nothing changes without one)."""
+    if log is None:
+        yield
+        return
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w", encoding="utf-8") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        yield
 
 
 def record_failure(error_log: str | os.PathLike[str], headline: str, details: str, seconds: float) -> dict[str, Any]:
@@ -49,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("error_log")
     parser.add_argument("--threads", type=int, help="torch threads")
     parser.add_argument("--cores", help="comma-separated CPU cores to run on")
+    parser.add_argument("--parent", type=int, help="the sweep's process id: the worker ends when it does")
     args = parser.parse_args(argv)
+    if args.parent is not None:
+        _die_with(args.parent)
     if args.cores and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, [int(core) for core in args.cores.split(",")])
     import yaml

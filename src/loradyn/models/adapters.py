@@ -71,6 +71,23 @@ def check_targets(model: nn.Module, targets: Sequence[str]) -> None:
         )
 
 
+def check_rank(model: nn.Module, targets: Sequence[str], rank: int) -> None:
+    """A LoRA rank above a target's smaller dimension adds parameters and no expressiveness (a d x k update has
+    rank min(d, k) at most), and a huge one exhausts memory: refused before any adapter is built."""
+    adapted = [
+        m
+        for name, m in model.named_modules()
+        if isinstance(m, nn.Linear) and any(name == t or name.endswith("." + t) for t in targets)
+    ]
+    most = min((min(m.in_features, m.out_features) for m in adapted), default=None)
+    if most is not None and rank > most:
+        raise DataError(
+            f"rank {rank:,} exceeds the adapted layers' smaller dimension, {most:,}",
+            field="rank",
+            fix=f"pass a rank of at most {most:,} (the study's: 4 and 16)",
+        )
+
+
 def apply_method(
     model: nn.Module,
     method: Method,
@@ -99,6 +116,7 @@ def apply_method(
     if method == "lora":
         if rank <= 0:
             raise ValueError(f"LoRA rank must be a positive integer, got {rank}")
+        check_rank(model, targets, rank)
         config = LoraConfig(
             task_type=TaskType.SEQ_CLS,
             r=rank,

@@ -155,7 +155,7 @@ def run_ract(
     out = Path(out)
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     if executor is not None:
-        check_executor(executor, jobs)
+        check_executor(executor, jobs, slurm=slurm)
     check_ract(config, out)
     started = time.perf_counter()
     trainer = _Trainer(out, log, executor=executor, jobs=jobs, slurm=slurm, show_progress=show_progress)

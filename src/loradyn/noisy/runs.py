@@ -12,6 +12,7 @@ configurations differ only in their rank.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 from collections import defaultdict
@@ -90,6 +91,7 @@ class NoisyRun:
     config: dict[str, Any]
     dynamics: pd.DataFrame
     examples: pd.DataFrame
+    fingerprint: dict[str, str] | None = None  # run.json's digest of the composed data, where it has one
 
     @property
     def ids(self) -> np.ndarray:
@@ -112,7 +114,7 @@ def load_run(run_dir: str | os.PathLike[str], *, scope: str = "tracked") -> Nois
             f"scope must be one of {', '.join(SCOPES)}, got {scope!r}", field="scope", fix="use one of them"
         )
     run_dir = Path(run_dir)
-    config = _read_config(run_dir)
+    config, fingerprint = _read_config(run_dir)
     try:
         dynamics = read_dynamics(run_dir)
         if not config.get("noise_rate") and "target" in dynamics:
@@ -143,10 +145,11 @@ def load_run(run_dir: str | os.PathLike[str], *, scope: str = "tracked") -> Nois
             field="label",
             fix="dynamics.parquet and examples.parquet must come from the same run",
         )
-    return NoisyRun(run_dir, config, dynamics, examples)
+    return NoisyRun(run_dir, config, dynamics, examples, fingerprint)
 
 
-def _read_config(run_dir: Path) -> dict[str, Any]:
+def _read_config(run_dir: Path) -> tuple[dict[str, Any], dict[str, str] | None]:
+    """run.json's configuration and data fingerprint."""
     run = read_run(run_dir)
     if run is None:
         raise DataError(
@@ -156,11 +159,24 @@ def _read_config(run_dir: Path) -> dict[str, Any]:
         raise DataError(
             "no configuration", path=run_dir / RUN_JSON, field="config", fix="re-record the run with loradyn train"
         )
-    return run["config"]
+    fingerprint = run.get("fingerprint")
+    return run["config"], fingerprint if isinstance(fingerprint, dict) else None
 
 
 def check_comparable(a: NoisyRun, b: NoisyRun) -> None:
-    """Raise a `DataError` naming both runs unless they score the same examples with the same noisy labels."""
+    """Raise a `DataError` naming both runs unless they trained on the same composed data (their run.json
+    fingerprints, where both have one) and score the same examples with the same noisy labels."""
+    if a.fingerprint and b.fingerprint:
+        differ = sorted(
+            k for k in a.fingerprint.keys() | b.fingerprint.keys() if a.fingerprint.get(k) != b.fingerprint.get(k)
+        )
+        if differ:
+            raise DataError(
+                f"runs {a.run_dir} and {b.run_dir} trained on different data (their fingerprints differ in "
+                f"{', '.join(differ)}), so their rank discrepancy compares nothing",
+                field="fingerprint",
+                fix="pair runs made from the same data files and data settings, differing only in rank",
+            )
     if not np.array_equal(a.ids, b.ids):
         only_a, only_b = np.setdiff1d(a.ids, b.ids), np.setdiff1d(b.ids, a.ids)
         raise DataError(
@@ -230,6 +246,23 @@ def pair_runs(runs: Sequence[NoisyRun], *, ranks: tuple[int, int] | None = None)
     return pairs
 
 
+def _why_unpaired(runs: Sequence[NoisyRun]) -> str | None:
+    """Which pairing rule two LoRA runs of different ranks break (the first such two), or None if there are none."""
+    lora = [r for r in runs if r.config.get("method", "lora") == "lora"]
+    for a, b in itertools.combinations(lora, 2):
+        if a.config.get("rank") != b.config.get("rank"):
+            differ = sorted(
+                k
+                for k in a.config.keys() | b.config.keys()
+                if k not in PAIR_IGNORES and a.config.get(k) != b.config.get(k)
+            )
+            return (
+                f"{a.run_dir} (rank {a.config.get('rank')}) and {b.run_dir} (rank {b.config.get('rank')}) also differ "
+                f"in {', '.join(differ)}"
+            )
+    return None
+
+
 def detect(
     run_dirs: Sequence[str | os.PathLike[str]],
     *,
@@ -292,12 +325,14 @@ def detect(
     wanted = list(detectors or DETECTORS)
     runs = [load_run(d, scope=scope) for d in run_dirs]
     pairs = pair_runs(runs, ranks=ranks) if "rank_discrepancy" in wanted else []
-    if "rank_discrepancy" in wanted and not pairs and (detectors is not None or ranks is not None):
+    why = _why_unpaired(runs) if "rank_discrepancy" in wanted and not pairs else None
+    if why or ("rank_discrepancy" in wanted and not pairs and (detectors is not None or ranks is not None)):
         raise DataError(
-            "no two runs differ only in rank",
+            "no two runs differ only in rank" + (f": {why}" if why else ""),
             path=runs[0].run_dir,
             field="rank",
-            fix="pass a low-rank and a high-rank run of the same configuration (e.g. ranks 4 and 16)",
+            fix="pass a low-rank and a high-rank run of the same configuration (e.g. ranks 4 and 16), or name the "
+            "single-run detectors with --detectors",
         )
     blocks = []
     for run in runs:

@@ -13,10 +13,12 @@ from scipy import stats
 
 from loradyn.report.conditions import Condition, rank_groups
 from loradyn.report.paper import STUDY1
-from loradyn.report.table import DASH, Table, interval, num, pm, pvalue
+from loradyn.report.table import DASH, Table, interval, num, p_is, pm, pvalue
 from loradyn.stats.bootstrap import percentile_interval, shared_bootstrap
 from loradyn.stats.seeds import aggregate_seeds
 
+#: Runs needed before the concordance across runs gets a p-value (the t approximation of Spearman's test).
+MIN_RUNS_FOR_P = 10
 #: The first study's re-binning (its script 10, run_alt_binning): percentiles of the run's entropies.
 REBINNING = {"quartiles": (25, 50, 75), "terciles": (33.33, 66.67)}
 
@@ -192,7 +194,10 @@ def concordance_table(conditions: list[Condition]) -> Table | None:
         "Spearman–Kendall concordance",
         ["condition", "mean ρ", "mean τ-b", "τ / ρ"],
         rows,
-        [f"Across the {len(runs)} runs, Spearman(ρ, τ-b) = {num(across.statistic)} (p = {pvalue(across.pvalue)})."],
+        [
+            f"Across the {len(runs)} runs, Spearman(ρ, τ-b) = {num(across.statistic)}"
+            + (f" ({p_is(across.pvalue)})." if len(runs) >= MIN_RUNS_FOR_P else " (too few runs for a p-value).")
+        ],
         frame,
     )
 

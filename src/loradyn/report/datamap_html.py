@@ -131,13 +131,16 @@ def datamap_svg(points: pd.DataFrame, details: pd.DataFrame, *, title: str) -> s
     def sy(v: float) -> float:
         return TOP + (1 - v) * plot_h
 
+    shade = {category: f"k{k}" for k, category in enumerate(CATEGORY_COLORS)}  # a class per colour (a short tag)
     circles = [
-        f"<circle cx='{sx(v):.1f}' cy='{sy(c):.1f}' r='3.5' fill='{CATEGORY_COLORS.get(cat, '#777777')}' "
-        f"data-i='{i}'></circle>"
+        f"<circle cx='{sx(v):.1f}' cy='{sy(c):.1f}' r='3.5' class='{shade.get(cat, 'kx')}' data-i='{i}'></circle>"
         for i, (v, c, cat) in enumerate(
             zip(points["variability"], points["confidence"], points["category"], strict=True)
         )
     ]
+    colours = "".join(
+        f"#datamap .{shade[category]} {{ fill: {color}; }}" for category, color in CATEGORY_COLORS.items()
+    )
     axes = [
         f"<line x1='{LEFT}' y1='{TOP + plot_h}' x2='{LEFT + plot_w}' y2='{TOP + plot_h}' stroke='#333'/>",
         f"<line x1='{LEFT}' y1='{TOP}' x2='{LEFT}' y2='{TOP + plot_h}' stroke='#333'/>",
@@ -163,16 +166,16 @@ def datamap_svg(points: pd.DataFrame, details: pd.DataFrame, *, title: str) -> s
     merged = points.merge(details, on="example_id", how="left")
     votes = [c for c in merged if c.startswith("votes_")]
     for _, row in merged.iterrows():
-        record = {
+        record = {  # numbers to the digits the tooltip shows, so that a page of thousands of points stays small
             "id": row["example_id"],
             **{f: row[f] for f in TEXT_FIELDS if f in merged and isinstance(row[f], str)},
-            "votes": {c[len("votes_") :]: row[c] for c in votes if pd.notna(row[c])},
-            "entropy": row["entropy"],
+            "votes": {c[len("votes_") :]: int(row[c]) for c in votes if pd.notna(row[c])},
+            "entropy": _rounded(row["entropy"]),
             "category": row["category"],
             "label": row["label"],
-            "confidence": row["confidence"],
-            "variability": row["variability"],
-            "aulc": row["aulc"],
+            "confidence": _rounded(row["confidence"]),
+            "variability": _rounded(row["variability"]),
+            "aulc": _rounded(row["aulc"]),
         }
         records.append(jsonable(record))
     payload = json.dumps(records, ensure_ascii=False, allow_nan=False)
@@ -182,6 +185,7 @@ def datamap_svg(points: pd.DataFrame, details: pd.DataFrame, *, title: str) -> s
 <div class="datamap-wrap">
 <svg id="datamap" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}"
  role="img" aria-label="data map">
+<style>{colours} #datamap .kx {{ fill: #777777; }}</style>
 <g class="axes">{"".join(axes)}</g>
 <g class="legend">{"".join(legend)}</g>
 <g class="points">{"".join(circles)}</g>
@@ -191,6 +195,11 @@ def datamap_svg(points: pd.DataFrame, details: pd.DataFrame, *, title: str) -> s
 <script type="application/json" id="datamap-data">{payload}</script>
 <script>{_SCRIPT}</script>
 </figure>"""
+
+
+def _rounded(x: float) -> float | None:
+    """``x`` to the 3 decimals the tooltip shows; None where it is undefined."""
+    return round(float(x), 3) if pd.notna(x) else None
 
 
 def _tick_step(span: float) -> float:

@@ -135,12 +135,17 @@ def missing(x: float | None) -> bool:
 
 
 def num(x: float | None, digits: int = 3) -> str:
-    """A number with a true minus sign, or a dash when there is none."""
-    return DASH if missing(x) else f"{x:.{digits}f}".replace("-", "−")
+    """A number with a true minus sign, or a dash when there is none; what rounds to zero has no sign."""
+    return DASH if missing(x) else _unsigned_zero(f"{x:.{digits}f}").replace("-", "−")
 
 
 def signed(x: float | None, digits: int = 3) -> str:
-    return DASH if missing(x) else f"{x:+.{digits}f}".replace("-", "−")
+    """A number with its sign (a true minus sign), except zero."""
+    return DASH if missing(x) else _unsigned_zero(f"{x:+.{digits}f}").replace("-", "−")
+
+
+def _unsigned_zero(text: str) -> str:
+    return text.lstrip("+-") if float(text) == 0 else text
 
 
 def pm(mean: float | None, sd: float | None, digits: int = 3) -> str:
@@ -153,9 +158,17 @@ def interval(low: float | None, high: float | None, digits: int = 3) -> str:
 
 
 def pvalue(p: float | None) -> str:
+    """A p-value for a table cell: ``0.012``, ``3.4e-05``, or ``< 1e-300`` below what a float tells apart (each
+    with a true minus sign)."""
     if missing(p):
         return DASH
     return "< 1e−300" if p < 1e-300 else f"{p:.2g}".replace("e-", "e−")
+
+
+def p_is(p: float | None) -> str:
+    """A p-value in a sentence: ``p = 0.012``, or ``p < 1e-300``."""
+    cell = pvalue(p)
+    return f"p {cell}" if cell.startswith("<") else f"p = {cell}"
 
 
 def share(x: float | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import types
@@ -228,9 +229,14 @@ class RunConfig:
     )
 
     def __post_init__(self) -> None:
-        for name, hint in FIELD_TYPES.items():  # every field's type, in one place
-            if not conforms(getattr(self, name), hint):
-                raise ValueError(f"{name} must be {type_name(hint)}, got {getattr(self, name)!r}")
+        for name, hint in FIELD_TYPES.items():  # every field's type, and every number's range, in one place
+            value = getattr(self, name)
+            if not conforms(value, hint):
+                raise ValueError(f"{name} must be {type_name(hint)}, got {shown(value)}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value}")
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_INT:
+                raise ValueError(f"{name} must be below {MAX_INT:,} in size, got {shown(value)}")
         choices = {
             "method": METHODS,
             "noise_kind": NOISE_KINDS,
@@ -262,6 +268,9 @@ class RunConfig:
                 )
             if not conforms(value, DATA_MAPPING[key]):
                 raise ValueError(f"data_mapping {key} must be {type_name(DATA_MAPPING[key])}, got {value!r}")
+        for name in ("seed", "bulk_seed", "noise_seed"):  # numpy's generators take no negative seed
+            if isinstance(getattr(self, name), int) and getattr(self, name) < 0:
+                raise ValueError(f"{name} must be zero or positive, got {getattr(self, name)}")
         if isinstance(self.bulk_seed, str) and self.bulk_seed != PER_SEED:
             raise ValueError(f"bulk_seed must be an integer or {PER_SEED!r}, got {self.bulk_seed!r}")
         if self.bulk is not None and self.bulk not in STANDARD:
@@ -334,6 +343,15 @@ class RunConfig:
                 "trained on: use one or the other"
             )
 
+    def inert(self) -> tuple[str, ...]:
+        """The fields that do nothing for this configuration's method (LoRA's rank under IA3, IA3's feed-forward
+        modules under LoRA, the adapted modules under full fine-tuning)."""
+        return INERT[self.method]
+
+    def trained(self) -> dict[str, Any]:
+        """The configuration without its inert fields: two configurations that train identically are equal here."""
+        return {k: v for k, v in self.to_dict().items() if k not in self.inert()}
+
     @property
     def bulk_draw_seed(self) -> int:
         """The seed the bulk items (and K-fold's folds) are drawn with."""
@@ -344,6 +362,21 @@ class RunConfig:
 
 
 FIELD_TYPES = typing.get_type_hints(RunConfig)
+#: Per method, the fields it does not read.
+INERT = {
+    "lora": ("feedforward_modules",),
+    "ia3": ("rank", "alpha", "lora_dropout"),
+    "full": ("rank", "alpha", "lora_dropout", "targets", "feedforward_modules"),
+}
+#: No integer field (rank, epochs, seed, item counts, ...) means anything at or beyond 2^31; larger values reach
+#: C++ code as overflows.
+MAX_INT = 2**31
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so that an error never prints a huge value."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text):,} characters)"
 
 
 def with_defaults(stored: dict[str, Any]) -> dict[str, Any]:
@@ -411,8 +444,45 @@ def coerce(name: str, value: Any) -> Any:
     return value
 
 
+#: The most values a YAML document may expand to: aliases (``*name``) repeat their anchor's value, so a file of a
+#: few hundred bytes can stand for billions of values (an "alias bomb"); a configuration or a sweep holds far fewer.
+MAX_YAML_VALUES = 100_000
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML that refuses a key given twice in one mapping (plain YAML keeps the last silently)."""
+    """YAML that refuses a key given twice in one mapping (plain YAML keeps the last silently), and a document
+    whose aliases expand it beyond `MAX_YAML_VALUES` values (checked on the node graph, before anything is built)."""
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node) > MAX_YAML_VALUES:
+            raise DataError(
+                f"the YAML expands to more than {MAX_YAML_VALUES:,} values through its aliases (*name)",
+                path=getattr(self, "name", None),
+                fix="write the values out, or use fewer aliases",
+            )
+        return self.construct_document(node)
+
+
+def _expanded_size(node: yaml.Node) -> int:
+    """How many values ``node`` stands for once every alias is expanded, counted once per distinct node (an alias
+    is the same node object as its anchor), so that counting costs no more than the file."""
+    sizes: dict[int, int] = {}
+
+    def size(n: yaml.Node) -> int:
+        if id(n) not in sizes:
+            if isinstance(n, yaml.MappingNode):
+                children = [c for pair in n.value for c in pair]
+            elif isinstance(n, yaml.SequenceNode):
+                children = n.value
+            else:
+                children = []
+            sizes[id(n)] = min(1 + sum(size(c) for c in children), MAX_YAML_VALUES + 1)
+        return sizes[id(n)]
+
+    return size(node)
 
 
 def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -441,6 +511,8 @@ def read_yaml(path: Path) -> Any:
     loader.name = str(path)
     try:
         return loader.get_single_data()
+    except RecursionError:
+        raise DataError("the YAML is nested too deeply", path=path, fix="flatten the file") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err)
@@ -464,20 +536,30 @@ def read_mapping(path: Path) -> dict[str, Any]:
     return values
 
 
-def set_values(overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """``--set key=value`` overrides as a mapping, each value parsed as YAML, with located errors."""
+def set_values(
+    overrides: list[str] | tuple[str, ...], *, option: str = "--set", example: str = "rank=16"
+) -> dict[str, Any]:
+    """``--set key=value`` overrides (or another option's, named ``option``) as a mapping, each value parsed as
+    YAML as a file is (aliases bounded), with located errors."""
     values: dict[str, Any] = {}
     for item in overrides:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise DataError(f"expects key=value, got {item!r}", field="--set", fix="write e.g. --set rank=16")
+            raise DataError(f"expects key=value, got {shown(item)}", field=option, fix=f"write e.g. {option} {example}")
+        loader = _UniqueKeyLoader(text)
         try:
-            values[key] = yaml.safe_load(text)
-        except yaml.YAMLError:
+            values[key] = loader.get_single_data()
+        except (yaml.YAMLError, RecursionError):
             raise DataError(
-                f"the value {text!r} is not valid YAML", field=f"--set {key}", fix="quote it, or close its brackets"
+                f"the value {shown(text)} is not valid YAML",
+                field=f"{option} {key}",
+                fix="quote it, or close its brackets",
             ) from None
+        except DataError as err:
+            raise DataError(err.message, field=f"{option} {key}", fix=err.fix) from None
+        finally:
+            loader.dispose()
     return values
 
 

@@ -12,6 +12,8 @@ import contextlib
 import hashlib
 import inspect
 import json
+import math
+import os
 import pickle
 import platform
 import shutil
@@ -126,12 +128,19 @@ warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", categ
 class Run:
     """One training run. Building it checks everything (data, model, adapter) before any file is written."""
 
-    def __init__(self, config: RunConfig, out: str | Path) -> None:
+    def __init__(self, config: RunConfig, out: str | Path, *, show_progress: bool = False) -> None:
         self.config = config
         self.dir = Path(out)
+        self._started = time.perf_counter()
+        self._show_progress = show_progress and int(os.environ.get("RANK", "0")) == 0  # one process says it
         self._check_run_dir()
         self.data: RunData = build_run_data(config)
         soft = vote_distributions(self.data) if config.soft_labels else (None, None)  # checked before the model loads
+        self.trained = np.flatnonzero(self.data.weights > 0)  # the rest (a held-out fold, excluded ids) is not
+        self._say(
+            f"data built: {len(self.trained):,} training items, {len(self.data.tracked):,} tracked, "
+            f"{len(self.data.validation):,} validation"
+        )
         source = resolve_model(config.model, revision=config.model_revision)
         self.decoder = source.is_decoder
         tokenizer = AutoTokenizer.from_pretrained(source.path, **source.load_kwargs())
@@ -168,6 +177,7 @@ class Run:
                     module.p = 0.0
         self.n_trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         self.n_params = sum(p.numel() for p in self.model.parameters())
+        self._say(f"model loaded: {config.model}, {config.method}, {self.n_trainable:,} trainable parameters")
         self.tokenizer = tokenizer
         enc = dict(max_length=config.max_length, decoder=self.decoder)
         self.train_set = encode(self.data.train, tokenizer, labels=self.data.train.labels, **enc)
@@ -181,7 +191,6 @@ class Run:
         self.micro_batch_overhead = config.micro_batch_overhead
         if self.micro_batch_overhead is None:  # the fixed cost of one more pass, in padded tokens (measured)
             self.micro_batch_overhead = 1024 if torch.cuda.is_available() else 128
-        self.trained = np.flatnonzero(self.data.weights > 0)  # the rest (a held-out fold, excluded ids) is not
         self.steps_per_epoch = -(-len(self.trained) // config.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
         optimizer, self.schedule = make_optimizer(
@@ -208,6 +217,14 @@ class Run:
         self._check_data()
         self.recorder = Recorder(self.dir.name, keep_probs=config.record_probs)
         self.store = DynamicsStore(self.dir)
+
+    def _say(self, message: str) -> None:
+        """A line on stderr while the run is built and before training starts, where progress is shown: a batch
+        job's log is otherwise silent until the first checkpoint after step 0."""
+        if self._show_progress:
+            print(
+                f"{self.dir.name}: {message} ({time.perf_counter() - self._started:.0f} s)", file=sys.stderr, flush=True
+            )
 
     # ----------------------------------------------------------------------------------------- run directory
     def _previous(self) -> dict[str, Any] | None:
@@ -330,6 +347,14 @@ class Run:
             except (OSError, RuntimeError, ValueError, TypeError, KeyError, EOFError, pickle.UnpicklingError) as err:
                 print(f"{self.dir.name}: cannot read {folder} ({type(err).__name__}: {err})", file=sys.stderr)
                 continue
+            missing = self.store.missing_parts(progress.part)
+            if missing:  # their rows cannot be recorded again: the model of those checkpoints is gone
+                raise DataError(
+                    f"cannot resume: {len(missing)} of the {progress.part} recorded parts the checkpoint relies on are "
+                    f"missing (e.g. {missing[0]:08d}.parquet), so checkpoints of the dynamics would be lost",
+                    path=self.store.parts,
+                    fix="restore the missing parts, or train again from scratch with --force",
+                )
             params = dict(self.accelerator.unwrap_model(self.model).named_parameters())
             with torch.no_grad():
                 for key, value in saved.items():
@@ -449,6 +474,13 @@ class Run:
     def _train_step(self, positions: np.ndarray, progress: RunProgress, epoch: int) -> float:
         """One optimizer step over a global batch (see `_accumulate`); returns the batch's training loss."""
         loss, correct = self._accumulate(positions, progress, epoch)
+        if not math.isfinite(loss):  # before the step: the last checkpoint stays the last good state
+            raise DataError(
+                f"the training loss is {loss} at step {progress.step + 1}: the run diverged",
+                path=self.dir,
+                field="lr",
+                fix="lower lr (or max_grad_norm) and train again into another --out",
+            )
         lr = self.schedule.get_last_lr()[0]  # the rate this step takes
         self.accelerator.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
         self.optimizer.step()
@@ -519,6 +551,9 @@ class Run:
             if self.is_main:
                 write_atomic(self.dir / "examples.parquet", lambda tmp: self._example_table().to_parquet(tmp))
             self._checkpoint(progress)  # the probe at step 0
+            self._say(
+                f"step-0 probe done ({len(self.data.tracked):,} tracked, {len(self.data.validation):,} validation)"
+            )
         if config.report_to:
             self._start_tracking()
         bar = Progress(
@@ -532,11 +567,10 @@ class Run:
         )
         live = show_progress and self.is_main and bar.console.is_terminal
         bar.disable = not live
-        started_at = time.perf_counter()
 
         def log(status: str) -> None:  # batch and cluster logs get a line per checkpoint instead of a bar
             if show_progress and self.is_main and not live:
-                elapsed = time.perf_counter() - started_at
+                elapsed = time.perf_counter() - self._started
                 print(
                     f"{self.dir.name}: step {progress.step}/{self.total_steps}, {status}, {elapsed:.0f} s",
                     file=sys.stderr,
@@ -628,4 +662,4 @@ def discard_finished(out: str | Path) -> None:
 
 def train(config: RunConfig, out: str | Path, *, show_progress: bool = True) -> dict[str, Any]:
     """Run (or resume) ``config`` into the run directory ``out``; returns its ``run.json``."""
-    return Run(config, out).fit(show_progress=show_progress)
+    return Run(config, out, show_progress=show_progress).fit(show_progress=show_progress)
