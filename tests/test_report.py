@@ -453,7 +453,11 @@ def test_a_sweep_without_annotations_reports_what_it_has(tmp_path):
         examples.to_parquet(d / "examples.parquet", index=False)
     (tmp_path / "report-figures").mkdir()
     (tmp_path / "report-figures" / "loss_curves.png").write_bytes(b"from an earlier report")
+    plan = {"name": "agnews", "runs": [{"name": f"agnews__s{seed}"} for seed in (*SEEDS, 456)]}  # one still to run
+    (tmp_path / "sweep.json").write_text(json.dumps(plan))
     result = write_report(tmp_path, n_resamples=100, workers=1)
+    assert result["planned"] == 3 and len(result["runs"]) == 2
+    assert "**2 of the 3 planned runs** (the sweep's `sweep.json`) are complete" in (tmp_path / "report.md").read_text()
     assert set(result["tables"]) == {"accuracy", "multiple_testing"}
     assert not (tmp_path / "report-figures" / "loss_curves.png").exists()  # not left to mislead
     assert {r["verdict"] for r in result["findings"]} == {"not tested here"}

@@ -306,6 +306,12 @@ def test_local_sweep_reports_a_failure_and_continues(tmp_path, data_dir):
     summary = run_sweep(load_sweep(path), out, jobs=2, progress=False)
     assert {r["name"]: r["status"] for r in summary["runs"]}["r4__s42"] == "skipped"
 
+    # A run folder made with another configuration (train --force into it) is refused, not skipped as the plan's.
+    run_json = json.loads((out / "r4__s42" / "run.json").read_text())
+    write_json(out / "r4__s42" / "run.json", {**run_json, "config": {**run_json["config"], "rank": 16}})
+    with pytest.raises(DataError, match=r"run r4__s42 was made with another configuration .*differs in rank"):
+        run_sweep(load_sweep(path), out, jobs=2, progress=False)
+
 
 def _two_runs(data_dir):
     return expand({"name": "pair", "base": _tiny_base(data_dir), "grid": [{"rank": [4, 8]}]})

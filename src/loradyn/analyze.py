@@ -30,7 +30,7 @@ from loradyn.stats.entropy import CORRELATED, WITH_CI, entropy_statistics
 from loradyn.stats.gradients import gradient_cosine_summary, gradient_norm_statistics
 from loradyn.stats.seeds import adjust_pvalues, aggregate_seeds
 from loradyn.store import GRADIENT_NORMS
-from loradyn.train.config import with_defaults
+from loradyn.train.config import stored_config
 
 ANALYSIS_JSON = "analysis.json"
 
@@ -40,9 +40,7 @@ def _config(run_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         raise DataError("not a run directory (no run.json)", path=run_dir, fix="point at directories made by loradyn")
     run = read_json(path, fix="re-record the run")
-    if not isinstance(run, dict) or not isinstance(run.get("config"), dict):
-        raise DataError("run.json has no config mapping", path=path, field="config", fix="re-record the run")
-    return with_defaults(run["config"])
+    return stored_config(run.get("config") if isinstance(run, dict) else None, path)
 
 
 def analyze_run(run_dir: Path, *, n_resamples: int, seed: int, with_ci: tuple[str, ...]) -> dict[str, Any]:
@@ -89,8 +87,7 @@ def analyze(
     """
     dirs = [Path(d) for d in run_dirs]
     configs = [_config(d) for d in dirs]
-    if len({d.resolve() for d in dirs}) != len(dirs):
-        raise DataError("a run directory is given twice", fix="pass each run once")
+    _check_each_run_once(dirs, configs)
     target = Path(out) if out is not None else Path(os.path.commonpath([d.resolve() for d in dirs]))
     runs = [d.name for d in dirs]
     if not force:
@@ -119,6 +116,22 @@ def analyze(
         writers[d / "stats.json"] = json_writer(r["stats"])
     write_files({**writers, target / ANALYSIS_JSON: json_writer(family)})  # all or nothing
     return {**family, "runs": stats, "written": [str(target / ANALYSIS_JSON), *(str(d) for d in dirs)]}
+
+
+def _check_each_run_once(dirs: list[Path], configs: list[dict[str, Any]]) -> None:
+    """Refuse a run given twice: the same folder (a link to it included), or two folders of one condition with
+    one seed (a copy), which would count as two seeds with an SD of 0."""
+    seen: dict[Any, Path] = {}
+    for d, config in zip(dirs, configs, strict=True):
+        for key in (d.resolve(), json.dumps({k: v for k, v in sorted(config.items()) if k != "data_dir"})):
+            if key in seen:
+                same = "is the same folder as" if isinstance(key, Path) else "has the configuration and seed of"
+                raise DataError(
+                    f"{d} {same} {seen[key]}: one run would count twice (as two seeds)",
+                    path=d,
+                    fix="pass each run once (remove the copy or the link)",
+                )
+            seen[key] = d
 
 
 def _check_kept(path: Path, key: str, expected: Any) -> None:

@@ -556,6 +556,9 @@ AG = ("ag-news", "--data-dir", "{data}", "--out", "{tmp}/out")
 
 NOISE_INJECT = [
     inject(
+        "seed-negative", "--seed -1", (*AG, "--rate", "0.3", "--seed", "-1"), ("field '--seed'", "at least 0, got -1")
+    ),
+    inject(
         "out-holds-input",
         "--out is the folder holding the input examples.jsonl (never written over)",
         ("{tmp}/in/examples.jsonl", *VOTES, "--out", "{tmp}/in", "--rate", "0.3"),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,10 @@ def _one_checkpoint(d: pd.DataFrame) -> pd.DataFrame:
     return d[(d["mode"] != "probe") | (d["checkpoint"] == 0)]
 
 
+def _diverged(d: pd.DataFrame) -> pd.DataFrame:
+    return d.assign(loss=d["loss"].where((d["mode"] != "probe") | (d["checkpoint"] == 0), float("nan")))
+
+
 def _other_ids(run_dir: Path) -> None:
     """The run tracks other items: every id renamed."""
     for name in ("examples.parquet", "dynamics.parquet"):
@@ -49,6 +54,16 @@ def _relabel(run_dir: Path) -> None:
 
 
 ANALYZE = [
+    analyze(
+        "seed-negative", "--seed -1", ("r",), ("field '--seed'", "at least 0, got -1"), "--seed", "-1", make=(run("r"),)
+    ),
+    analyze(
+        "foreign-run-json",
+        "a run.json written by another tool",
+        ("r",),
+        ("{tmp}/r/run.json", "field 'config'", "not a loradyn run", "learning_rate"),
+        make=(run("r", run_json(lambda r: {**r, "config": {"learning_rate": 2e-5}})),),
+    ),
     Case(
         "analyze",
         "resamples-billion",
@@ -157,13 +172,34 @@ ANALYZE = [
         make=(run("r", table("dynamics.parquet", _one_checkpoint)),),
     ),
     analyze(
+        "diverged",
+        "a diverged run: NaN probe losses after step 0 (the fix said to record more probes)",
+        ("r",),
+        ("{tmp}/r/dynamics.parquet", "field 'loss'", "NaN or infinite losses: the run diverged", "lower lr"),
+        make=(run("r", table("dynamics.parquet", _diverged)),),
+    ),
+    analyze(
         "unknown-ids",
         "dynamics of items examples.parquet lacks",
         ("r",),
         ("{tmp}/r/examples.parquet", "field 'example_id'", "have no annotations"),
         make=(run("r", table("examples.parquet", lambda e: e.iloc[3:])),),
     ),
-    analyze("run-twice", "the same run given twice", ("r", "r"), ("a run directory is given twice",), make=(run("r"),)),
+    analyze("run-twice", "the same run given twice", ("r", "r"), ("{tmp}/r is the same folder as",), make=(run("r"),)),
+    analyze(
+        "run-and-link",
+        "a run and a link to it (counted as two seeds, SD 0)",
+        ("r", "link"),
+        ("{tmp}/link is the same folder as {tmp}/r", "count twice"),
+        make=(run("r"), lambda root, data: (root / "link").symlink_to(root / "r")),
+    ),
+    analyze(
+        "run-and-copy",
+        "a run and a copy of it (counted as two seeds, SD 0)",
+        ("r", "copy"),
+        ("{tmp}/copy has the configuration and seed of {tmp}/r", "count twice"),
+        make=(run("r"), lambda root, data: shutil.copytree(root / "r", root / "copy")),
+    ),
     analyze(
         "seeds-track-different-items",
         "two seeds of one condition tracking different items",
@@ -311,7 +347,16 @@ DETECT = [
         ("{tmp}/r", "field 'trusted'", "a trusted sample of 0"),
     ),
     detect("kfold-one", "--kfold 1", PAIR, ("--kfold", "1"), ("field 'kfold'", "at least 2")),
+    detect("seed-negative", "--seed -1", PAIR, ("--seed", "-1"), ("field '--seed'", "at least 0, got -1")),
     detect("not-a-run", "a folder that is not a run", ("none",), (), ("{tmp}/none/run.json", "no run.json")),
+    detect(
+        "foreign-run-json",
+        "a run.json written by another tool (was filled with defaults, then a KeyError)",
+        ("r4",),
+        (),
+        ("{tmp}/r4/run.json", "field 'config'", "not a loradyn run", "learning_rate"),
+        make=(noisy("r4", edit=write("run.json", '{"status": "complete", "config": {"learning_rate": 2e-5}}')),),
+    ),
     detect(
         "run-json-list",
         "run.json that is a list",
@@ -333,7 +378,7 @@ DETECT = [
         "run.json without config",
         ("r4",),
         (),
-        ("{tmp}/r4/run.json", "field 'config'", "no configuration"),
+        ("{tmp}/r4/run.json", "field 'config'", "run.json has no config mapping"),
         make=(noisy("r4", edit=write("run.json", '{"status": "complete"}')),),
     ),
     detect(
@@ -435,6 +480,18 @@ REPORT = [
         "a sweep whose only run's run.json is a list",
         ("{tmp}/sw", "no complete run"),
         make=(run("sw/a", write("run.json", "[1]")),),
+    ),
+    report(
+        "rank-is-text",
+        "a run.json whose rank reads 'sixteen' (was a traceback after writing analysis.json)",
+        ("{tmp}/sw/a__s1/run.json", "field 'rank'", "rank must be int, got 'sixteen'"),
+        make=(run("sw/a__s1", run_json(lambda r: {**r, "config": {**r["config"], "rank": "sixteen"}}), **REPORT_RUN),),
+    ),
+    report(
+        "foreign-run-json",
+        "a run.json written by another tool (was reported as minilm, chaosnli-snli, LoRA r16)",
+        ("{tmp}/sw/a__s1/run.json", "not a loradyn run", "learning_rate"),
+        make=(run("sw/a__s1", run_json(lambda r: {**r, "config": {"learning_rate": 2e-5}}), **REPORT_RUN),),
     ),
     report("workers-zero", "--workers 0", ("field '--workers'", "must be positive"), "--workers", "0"),
     report("resamples-zero", "--n-resamples 0", ("field '--n-resamples'",), "--n-resamples", "0"),

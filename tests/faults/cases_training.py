@@ -108,6 +108,15 @@ TRAIN = [
         ("field '--set epochs'", "epochs must be below"),
     ),
     train(
+        "tracked-ids-empty",
+        "--set tracked_ids=[] (was a traceback)",
+        ("tracked_ids=[]",),
+        ("field '--set tracked_ids'", "must list at least one item"),
+    ),
+    train(
+        "targets-empty", "--set targets=[]", ("targets=[]",), ("field '--set targets'", "must list at least one item")
+    ),
+    train(
         "seed-negative", "--set seed=-1", ("seed=-1",), ("field '--set seed'", "seed must be zero or positive, got -1")
     ),
     train(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from loradyn.cli.common import AsJson, emit, reports_errors, resamples
+from loradyn.cli.common import AsJson, at_least, emit, reports_errors, resamples
 
 
 def _rho_cell(rho: dict[str, Any] | None) -> str:
@@ -58,5 +58,6 @@ def analyze_command(
     from loradyn.analyze import analyze
 
     resamples(n_resamples)
+    at_least(0, seed=seed)
     result = analyze(run_dirs, out=out, n_resamples=n_resamples, seed=seed, force=force)
     emit(result, as_json, _analysis_table)

@@ -21,6 +21,7 @@ from loradyn.cli.common import (
     LabelNames,
     LabelsField,
     TextFields,
+    at_least,
     emit,
     file_mapping,
     reports_errors,
@@ -137,6 +138,7 @@ def noise_inject(
     """Write a noisy copy of a dataset (``label`` noisy, ``original_label``, ``is_noisy``) as JSON lines and Parquet
     (``datasets.load_dataset("parquet", data_files=...)`` reads it), and its manifest; `loradyn train` takes the
     folder as its ``dataset``."""
+    at_least(0, seed=seed)
     mapping = file_mapping(text_fields, count_fields, labels_field, label_names, id_field, gold_field)
     outputs = {name: out / name for name in ("examples.jsonl", "examples.parquet", "noise.json")}
     if Path(name).exists() and any(os.path.realpath(o) == os.path.realpath(name) for o in outputs.values()):

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from loradyn.cli.common import AsJson, emit, reports_errors, split_list
+from loradyn.cli.common import AsJson, at_least, emit, reports_errors, split_list
 from loradyn.errors import DataError
 
 #: What a pair option looks like, for its error message.
@@ -101,6 +101,7 @@ def detect_command(
 
     if trusted is not None and trusted_size is not None:
         raise DataError("--trusted and --trusted-size are alternatives", field="--trusted", fix="pass one of them")
+    at_least(0, seed=seed)
     result = detect_runs(
         run_dirs,
         out,

@@ -22,7 +22,7 @@ from loradyn.errors import DataError
 from loradyn.experiments.executors import Task, check_executor, dispatch
 from loradyn.experiments.sweep import Sweep, SweepRun
 from loradyn.io import check_writable, dumps, read_json, write_json
-from loradyn.train.config import with_defaults
+from loradyn.train.config import RESUMABLE_CHANGES, stored_config, with_defaults
 
 SWEEP_JSON = "sweep.json"
 
@@ -83,6 +83,9 @@ def _run(
 ) -> dict[str, Any]:
     """Train the runs not complete yet (resuming the unfinished ones) and summarise every run."""
     states = {run.name: run_state(out / run.name) for run in sweep.runs}
+    for run in sweep.runs:
+        if states[run.name] != "pending":
+            _check_run_matches_plan(out / run.name, run.config.to_dict())
     tasks = [
         Task(run.name, run.config.to_dict(), out / run.name, out / f"{run.name}.error.log")
         for run in seed_by_seed(sweep)
@@ -121,6 +124,23 @@ def seed_by_seed(sweep: Sweep) -> list[SweepRun]:
     (a long replication over several sessions) holds whole seeds; the plan keeps its own order."""
     seeds = list(dict.fromkeys(run.seed for run in sweep.runs))
     return sorted(sweep.runs, key=lambda run: seeds.index(run.seed))
+
+
+def _check_run_matches_plan(run_dir: Path, planned: dict[str, Any]) -> None:
+    """Refuse a run folder of the sweep made with another configuration than its plan's (``loradyn train --force``
+    of another configuration into it): skipping it would report the wrong run under the plan's name."""
+    path = run_dir / "run.json"
+    run = read_json(path, fix="remove the run's folder so that the sweep trains it again")
+    stored = stored_config(run.get("config") if isinstance(run, dict) else None, path)
+    wanted = json.loads(dumps(planned))  # as run.json stores it
+    differ = sorted(k for k in wanted if k not in ("data_dir", *RESUMABLE_CHANGES) and stored.get(k) != wanted[k])
+    if differ:
+        raise DataError(
+            f"run {run_dir.name} was made with another configuration than the sweep's plan (it differs in "
+            f"{', '.join(differ)})",
+            path=path,
+            fix="move the folder out of the sweep (the sweep then trains the planned run), or run it in another sweep",
+        )
 
 
 @contextmanager

@@ -77,14 +77,17 @@ def example_metrics(run_dir: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict
     dynamics = dynamics.assign(correct=curves.learned(dynamics["pred"], dynamics["label"]))
     probes = dynamics[dynamics["mode"] == "probe"]
     finite = np.isfinite(probes["loss"].to_numpy())
-    probes = probes[finite]
-    if probes["step"].nunique() < 2:
+    if probes.loc[finite, "step"].nunique() < 2:
+        diverged = probes.loc[~finite, "step"].nunique()
         raise DataError(
-            f"only {probes['step'].nunique()} probe checkpoint(s); learning-curve metrics need at least 2",
+            f"only {probes.loc[finite, 'step'].nunique()} probe checkpoint(s) with finite losses; learning-curve "
+            "metrics need at least 2"
+            + (f" ({diverged} checkpoint(s) have NaN or infinite losses: the run diverged)" if diverged else ""),
             path=run_dir / "dynamics.parquet",
-            field="checkpoint",
-            fix="record more probes (probe_every) or train longer",
+            field="loss" if diverged else "checkpoint",
+            fix="train again with a lower lr" if diverged else "record more probes (probe_every) or train longer",
         )
+    probes = probes[finite]
     ids, steps, (loss, p_gold, correct) = curves.checkpoint_matrices(probes, ("loss", "p_gold", "correct"))
     note = {"dropped_rows": int((~finite).sum()), "missing_cells": int(np.isnan(loss).sum())}
     trained = steps > 0

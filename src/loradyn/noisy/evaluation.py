@@ -137,9 +137,12 @@ def aggregate_over_seeds(evaluation: pd.DataFrame, *, over: Sequence[str] = SEED
     for values, group in evaluation.groupby(keys, dropna=False, sort=True):
         condition = dict(zip(keys, values, strict=True))
         if "seed" in group and group["seed"].duplicated().any():
-            raise ValueError(
-                f"seeds repeat within {condition}: runs of one seed differ in a column not among the keys; "
-                f"pass `over` without that column"
+            seed = group.loc[group["seed"].duplicated(), "seed"].iloc[0]
+            raise DataError(
+                f"two runs of seed {seed} fall in one condition ({', '.join(f'{k} {v}' for k, v in condition.items())})"
+                ": they differ in a setting the evaluation does not separate (a learning rate, say)",
+                field="runs",
+                fix="evaluate together runs that differ only in seed and rank; give the others their own command",
             )
         row = {**condition, "n_seeds": len(group)}
         for metric in METRICS:

@@ -41,6 +41,7 @@ from loradyn.noisy.rows import check_source, covers, some, trained_rows
 from loradyn.noisy.steps import RUN_JSON, read_run
 from loradyn.noisy.thresholds import flag_gmm, flag_top_rate, flag_trusted
 from loradyn.store import DYNAMICS, read_dynamics
+from loradyn.train.config import stored_config
 
 EXAMPLES = "examples.parquet"
 DETECTIONS = "detections.parquet"
@@ -155,12 +156,9 @@ def _read_config(run_dir: Path) -> tuple[dict[str, Any], dict[str, str] | None]:
         raise DataError(
             "no run.json in the run directory", path=run_dir / RUN_JSON, fix="point at a loradyn run directory"
         )
-    if not isinstance(run.get("config"), dict):
-        raise DataError(
-            "no configuration", path=run_dir / RUN_JSON, field="config", fix="re-record the run with loradyn train"
-        )
+    config = stored_config(run.get("config"), run_dir / RUN_JSON)
     fingerprint = run.get("fingerprint")
-    return run["config"], fingerprint if isinstance(fingerprint, dict) else None
+    return config, fingerprint if isinstance(fingerprint, dict) else None
 
 
 def check_comparable(a: NoisyRun, b: NoisyRun) -> None:

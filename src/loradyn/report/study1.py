@@ -101,6 +101,7 @@ def write_report(
     return {
         "sweep": str(sweep.path),
         "runs": [r.name for r in sweep.runs],
+        "planned": sweep.planned,
         "skipped": sweep.skipped,
         "options": sweep.options,
         "findings": verdicts.data.to_dict("records"),
@@ -238,6 +239,13 @@ def _page(
             "directory. The paper's numbers are its abstract's and its code's (`loradyn/report/paper.py`)."
         ),
     ]
+    if sweep.planned and sweep.planned > n_runs:
+        blocks.append(
+            Paragraph(
+                f"**{n_runs} of the {sweep.planned} planned runs** (the sweep's `sweep.json`) are complete: the sweep "
+                "has not finished, and every table and verdict below is of the complete runs only."
+            )
+        )
     if sweep.skipped:
         blocks += [Paragraph("Skipped folders:"), Bullets(sweep.skipped)]
     blocks += [Heading(2, "Findings beside the paper"), verdicts]

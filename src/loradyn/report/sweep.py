@@ -64,6 +64,7 @@ class Sweep:
     family: dict[str, Any]
     options: dict[str, Any]
     skipped: list[str]
+    planned: int | None = None  # runs in the sweep's plan (sweep.json), where it has one
 
     def run(self, name: str) -> SweepRun:
         for r in self.runs:
@@ -91,6 +92,16 @@ def find_runs(sweep_dir: str | os.PathLike[str]) -> tuple[list[Path], list[str]]
         else:
             runs.append(child)
     return runs, skipped
+
+
+def planned_runs(sweep_dir: Path) -> int | None:
+    """How many runs the plan in ``sweep.json`` (written by `loradyn sweep`) holds; None without a readable plan."""
+    try:
+        plan = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    runs = plan.get("runs") if isinstance(plan, dict) else None
+    return len(runs) if isinstance(runs, list) and runs else None
 
 
 def _not_complete(folder: Path) -> str | None:
@@ -163,4 +174,4 @@ def load_sweep(
     by_name = {r.name: r for r in runs}
     groups = [[by_name[name] for name in c["runs"]] for c in family["conditions"]]
     conditions = describe_conditions(family["conditions"], groups)
-    return Sweep(sweep_dir, runs, conditions, family["family"], options, skipped)
+    return Sweep(sweep_dir, runs, conditions, family["family"], options, skipped, planned_runs(sweep_dir))

@@ -30,6 +30,8 @@ from loradyn.stats.regression import hierarchical_regression
 CORRELATED = ("aulc", "delta_loss", "late_unlearning", "loss_slope", "final_loss", "confidence", "variability")
 #: Metrics whose rho also gets a bootstrap CI by default: the first study's two headline measures.
 WITH_CI = ("aulc", "delta_loss")
+#: Items a control or a regression needs; with fewer, it is skipped and the skip said (the rest still runs).
+MIN_CONTROLLED = 10
 #: Lengths the first study controls for, one at a time.
 LENGTHS = ("premise_words", "hypothesis_words", "total_words")
 
@@ -74,6 +76,8 @@ def _controls(metrics: pd.DataFrame, tests: list[dict[str, Any]]) -> dict[str, A
     """rho(AULC, entropy) within each gold label; partial rho controlling for each length alone (the first
     study's); and the stricter joint control with majority confidence (loradyn's)."""
     frame = metrics.dropna(subset=["aulc", "entropy"])
+    if len(frame) < MIN_CONTROLLED:
+        return {"skipped": f"{len(frame)} items: too few for a partial correlation (it needs {MIN_CONTROLLED})"}
     aulc, entropy = frame["aulc"].to_numpy(), frame["entropy"].to_numpy()
     out: dict[str, Any] = {}
     if "original_label" in frame:
@@ -101,7 +105,7 @@ def _authors_partial(metrics: pd.DataFrame, tests: list[dict[str, Any]]) -> dict
     frame = metrics.dropna(subset=["threshold_learning_time", "entropy"])
     time, entropy = frame["threshold_learning_time"].to_numpy(), frame["entropy"].to_numpy()
     out: dict[str, Any] = {"metric": "threshold_learning_time", "n": len(frame), "n_never": len(metrics) - len(frame)}
-    if len(frame) < 10 or np.ptp(time) == 0 or np.ptp(entropy) == 0:
+    if len(frame) < MIN_CONTROLLED or np.ptp(time) == 0 or np.ptp(entropy) == 0:
         return out | {"skipped": f"{len(frame)} items learned, with too little spread for a correlation"}
     rho = stats.spearmanr(time, entropy)
     out["spearman"] = {"estimate": float(rho.statistic), "pvalue": float(rho.pvalue)}
@@ -127,7 +131,7 @@ def _regression(metrics: pd.DataFrame, tests: list[dict[str, Any]], *, data_map:
     map (loradyn's), or on the probe map (the author's)."""
     base, source = DATA_MAPS[data_map]
     frame = metrics[["aulc", *base, "entropy"]].dropna() if set(base) <= set(metrics) else pd.DataFrame()
-    if len(frame) < 10 or (frame[list(base)].std() == 0).any():
+    if len(frame) < MIN_CONTROLLED or (frame[list(base)].std() == 0).any():
         return {"skipped": f"needs a data map ({source}) of 10 or more examples that vary"}
     result = hierarchical_regression(frame["aulc"], frame[list(base)], frame["entropy"])
     tests.append(

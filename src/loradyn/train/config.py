@@ -268,6 +268,9 @@ class RunConfig:
                 )
             if not conforms(value, DATA_MAPPING[key]):
                 raise ValueError(f"data_mapping {key} must be {type_name(DATA_MAPPING[key])}, got {value!r}")
+        for name in ("tracked_ids", "targets", "train_categories"):  # an empty list would train or track nothing
+            if getattr(self, name) == []:
+                raise ValueError(f"{name} must list at least one item, or be left out (null), got []")
         for name in ("seed", "bulk_seed", "noise_seed"):  # numpy's generators take no negative seed
             if isinstance(getattr(self, name), int) and getattr(self, name) < 0:
                 raise ValueError(f"{name} must be zero or positive, got {getattr(self, name)}")
@@ -387,6 +390,36 @@ def with_defaults(stored: dict[str, Any]) -> dict[str, Any]:
         for f in dataclasses.fields(RunConfig)
     }
     return {**defaults, **stored}
+
+
+def stored_config(stored: Any, path: Path) -> dict[str, Any]:
+    """A configuration as loradyn stored it (``run.json``'s ``config``), with later fields' defaults: a configuration
+    with fields loradyn does not know is not a loradyn run (another tool's record), and a value of the wrong type
+    (``rank: "sixteen"``) is refused before anything is computed from it. (Rules between fields are not checked
+    again: a run made by an earlier loradyn keeps the rules it was made under.)"""
+    if not isinstance(stored, dict):
+        raise DataError("run.json has no config mapping", path=path, field="config", fix="re-record the run")
+    unknown = sorted(set(stored) - set(FIELD_TYPES))
+    if unknown:
+        raise DataError(
+            f"not a loradyn run: its config has fields loradyn does not know ({', '.join(map(str, unknown[:3]))})",
+            path=path,
+            field="config",
+            fix="point at run directories made by loradyn train or loradyn sweep",
+        )
+    values = with_defaults(stored)
+    for name, hint in FIELD_TYPES.items():
+        value = values[name]
+        if name == "noise_class_map" and isinstance(value, dict):  # JSON keeps mapping keys as text
+            value = {int(k) if str(k).isdigit() else k: v for k, v in value.items()}
+        if not conforms(value, hint):
+            raise DataError(
+                f"{name} must be {type_name(hint)}, got {shown(value)}",
+                path=path,
+                field=name,
+                fix="re-record the run with loradyn (run.json is its record, not an input to edit)",
+            )
+    return values
 
 
 #: What ``data_mapping`` takes: the fields of `loradyn.data.catalog.FileMapping`, as YAML writes them.
