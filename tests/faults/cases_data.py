@@ -25,6 +25,14 @@ def summary(name: str, what: str, file: str, content: str | bytes, options: tupl
 
 DATA_SUMMARY = [
     summary(
+        "classes-5000",
+        "5,000 distinct labels (took 91 s, quadratic in the classes)",
+        "v.jsonl",
+        "".join(f'{{"id": "i{k}", "text": "t", "ann": ["c{k}", "c{k + 1}"]}}\n' for k in range(0, 5000, 2)),
+        ("--text-fields", "text", "--labels-field", "ann", "--id-field", "id"),
+        ("{tmp}/v.jsonl", "field 'ann'", "5,000 classes", "more than 1,000"),
+    ),
+    summary(
         "csv-extra-cell",
         "a CSV row with an extra cell",
         "v.csv",

@@ -3,16 +3,21 @@
 Annotations come in one of two shapes, mapped by options:
 
 * per-class count columns, e.g. ``count_fields=["yes", "no"]`` for a file with columns ``yes`` and ``no``;
-* one field holding the list of labels the annotators gave, ``labels_field="annotations"``: a JSON list in
-  JSON lines; in CSV a JSON list (``["a", "b"]``) or labels separated by ``|`` (``a|b|a``).
+* one field holding the list of labels the annotators gave, ``labels_field="annotations"``: a JSON list, or text
+  of labels separated by ``|`` or ``,`` (``a|b|a``, ``0,1,1``).
+
+A label (an annotator's or the gold one) is read by one rule whatever its type: as a class name first (``1`` and
+``"1"`` both name the class called ``1``), and as a 0-based class index only when no class has that name.
 """
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,9 @@ from loradyn.data.examples import Examples, Task
 from loradyn.data.fields import check_unique_ids, check_votes, get_field, label_index, vote_count
 from loradyn.errors import DataError
 from loradyn.io import read_jsonl, read_text
+
+#: The most classes a multi-annotator file may have.
+MAX_CLASSES = 1_000
 
 
 def read_annotated(
@@ -76,6 +84,14 @@ def read_annotated(
             field="label_names",
             fix="give one class name per count column, in the same order",
         )
+    if len(label_names) > MAX_CLASSES:
+        raise DataError(
+            f"{len(label_names):,} classes; annotation entropy over more than {MAX_CLASSES:,} is not what loradyn "
+            "measures (and a dense count table of that width would take minutes to build)",
+            path=path,
+            field=labels_field or "count_fields",
+            fix="check that the labels field holds class labels, not free text or ids",
+        )
     if len(label_names) < 2:
         raise DataError(
             f"only one class ({', '.join(label_names)}): annotation entropy and training need at least two",
@@ -84,6 +100,7 @@ def read_annotated(
             fix="name every class with --label-names (one of them may get no votes), or check the labels field",
         )
     task = Task(path.stem, label_names, tuple(text_fields))
+    names = {name: k for k, name in enumerate(label_names)}  # names first (see the module's note), in O(1)
     rows, lines = [], []
     for line, record in records:
         where = (path, line)
@@ -93,7 +110,7 @@ def read_annotated(
         else:
             votes = [0] * len(task.label_names)
             for given in _annotator_labels(record, labels_field, where):
-                votes[label_index(given, task.label_names, {}, labels_field, where)] += 1
+                votes[label_index(given, task.label_names, names, labels_field, where)] += 1
             check_votes(votes, labels_field, where)
         row = {"example_id": str(get_field(record, id_field, (str, int), where)) if id_field else f"{path.stem}-{line}"}
         for field in text_fields:
@@ -101,7 +118,7 @@ def read_annotated(
         gold = -1
         if gold_field is not None:
             gold = label_index(
-                get_field(record, gold_field, (str, int), where), task.label_names, {}, gold_field, where
+                get_field(record, gold_field, (str, int), where), task.label_names, names, gold_field, where
             )
         row["gold_label"] = gold
         row.update(zip(task.vote_columns(), votes, strict=True))
@@ -115,7 +132,8 @@ def _distinct(names: Sequence[str], field: str, path: Path) -> None:
     """Refuse an empty list of names, or one that names something twice (two classes would share one's votes)."""
     if not names:
         raise DataError("lists no name", path=path, field=field, fix="give one or more comma-separated names")
-    repeated = sorted({name for name in names if list(names).count(name) > 1})
+    counts = collections.Counter(names)
+    repeated = sorted(name for name, n in counts.items() if n > 1)
     if repeated:
         raise DataError(
             f"{', '.join(map(repr, repeated))} given more than once in {', '.join(map(str, names))}",
@@ -163,14 +181,16 @@ def _annotator_labels(record: dict[str, Any], field: str, where: tuple[Path, int
     if isinstance(value, str):
         text = value.strip()
         try:
-            value = json.loads(text) if text.startswith("[") else [part for part in text.split("|") if part]
+            value = (
+                json.loads(text) if text.startswith("[") else [p.strip() for p in re.split(r"[|,]", text) if p.strip()]
+            )
         except json.JSONDecodeError:
             raise DataError(
                 "malformed JSON list of labels",
                 path=where[0],
                 line=where[1],
                 field=field,
-                fix='write the labels as a JSON list ["a", "b"] or as a|b',
+                fix='write the labels as a JSON list ["a", "b"], or as a|b or a,b',
             ) from None
     for given in value:
         if isinstance(given, bool) or not isinstance(given, str | int):
