@@ -14,6 +14,17 @@ from cleanlab.rank import get_label_quality_scores
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score
 
 from loradyn.errors import DataError
+from loradyn.experiments.detect import (
+    EVALUATION,
+    detect,
+    load_run,
+    pair_runs,
+    read_trusted,
+    records,
+    trusted_sample,
+    write_detections,
+    write_results,
+)
 from loradyn.noisy.confident import confident_learning
 from loradyn.noisy.detectors import (
     aum_score,
@@ -32,17 +43,6 @@ from loradyn.noisy.evaluation import (
     evaluation_tables,
 )
 from loradyn.noisy.ract import rank_discrepancy
-from loradyn.noisy.runs import (
-    EVALUATION,
-    detect,
-    load_run,
-    pair_runs,
-    read_trusted,
-    records,
-    trusted_sample,
-    write_detections,
-    write_results,
-)
 from loradyn.noisy.thresholds import flag_gmm, flag_top_rate, flag_trusted, trusted_threshold
 
 K = 3
@@ -482,7 +482,7 @@ def test_aggregate_over_seeds_gives_mean_and_sd():
     b = summary[(summary["detector"] == "b") & (summary["threshold"] == "own")].iloc[0]
     assert b["n_seeds"] == 1 and np.isnan(b["f1_sd"])
     repeated = evaluate(_detections()).assign(seed=0)
-    with pytest.raises(ValueError, match="seeds repeat"):
+    with pytest.raises(DataError, match=r"two runs of seed 0 fall in one condition .* differ in a setting"):
         aggregate_over_seeds(repeated, over=("run",))
 
 

@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from loradyn.cli import app
 from loradyn.errors import DataError
-from loradyn.noisy.kfold import assemble_oof, fold_dirs
-from loradyn.noisy.ract_config import RactConfig, load_ract_config
-from loradyn.noisy.ract_pipeline import run_ract
+from loradyn.experiments.kfold import assemble_oof, fold_dirs
+from loradyn.experiments.ract_config import RactConfig, load_ract_config
+from loradyn.experiments.ract_rounds import run_ract
 from loradyn.report.paper import STUDY2
 from loradyn.report.ract import ract_page
 from loradyn.store import read_dynamics

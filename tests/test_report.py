@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from loradyn.cli import app
 from loradyn.data.catalog import load_examples
-from loradyn.report.study1 import write_report
+from loradyn.report.study1.page import write_report
 from loradyn.report.table import interval, num, p_is, signed
 from loradyn.stats.bootstrap import Bootstrap
 from loradyn.synthetic import write_synthetic_run

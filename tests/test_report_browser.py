@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from test_report import MAP_RUN, TRICKY, make_sweep
 
-from loradyn.report.study1 import write_report
+from loradyn.report.study1.page import write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (make browser installs it)")

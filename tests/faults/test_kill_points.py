@@ -241,7 +241,7 @@ def test_a_killed_run_resumes_with_tracking_turned_on(data_dir, tmp_path, refere
 def test_a_run_started_before_a_config_field_existed_resumes(data_dir, tmp_path, reference, monkeypatch):
     """A run.json written by a loradyn without some of today's fields (an upgrade between kill and rerun) was made
     with their defaults: the run resumes, and the RACT step check and the sweep plan agree."""
-    from loradyn.noisy.steps import check_step
+    from loradyn.experiments.steps import check_step
 
     out = killed_at_step(data_dir, tmp_path / "run", monkeypatch, step=3)
     run = json.loads((out / "run.json").read_text())

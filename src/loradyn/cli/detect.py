@@ -97,7 +97,7 @@ def detect_command(
     the injected noise: detections.parquet, evaluation.parquet (per run), evaluation_conditions.parquet (mean ±
     SD over seeds), evaluation_categories.parquet (per entropy category, where annotated) and evaluation.json.
     Every input is checked before anything is written."""
-    from loradyn.noisy.runs import detect_runs, read_trusted
+    from loradyn.experiments.detect import detect_runs, read_trusted
 
     if trusted is not None and trusted_size is not None:
         raise DataError("--trusted and --trusted-size are alternatives", field="--trusted", fix="pass one of them")

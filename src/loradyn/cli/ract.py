@@ -76,8 +76,8 @@ def ract_command(
     The runs train as `loradyn sweep` trains them (--executor, --jobs): first every run known before detection,
     then the retrainings."""
     from loradyn.experiments.executors import check_executor
-    from loradyn.noisy.ract_config import load_ract_config
-    from loradyn.noisy.ract_pipeline import run_ract
+    from loradyn.experiments.ract_config import load_ract_config
+    from loradyn.experiments.ract_rounds import run_ract
     from loradyn.report.provenance import command_line
 
     started = time.perf_counter()

@@ -45,7 +45,7 @@ def report_command(
     """Analyse a sweep's complete runs as one family and write report.md, a self-contained report.html (with an
     interactive data map) and tables.tex: the first study's tables and figures, its numbers beside ours, and a
     verdict on each of its findings."""
-    from loradyn.report.study1 import write_report
+    from loradyn.report.study1.page import write_report
 
     at_least(1, workers=workers)
     resamples(n_resamples)

@@ -14,7 +14,7 @@ from loradyn.data.annotations import CATEGORIES
 from loradyn.errors import DataError
 from loradyn.stats.seeds import aggregate_seeds
 
-#: Columns of a detections table (see `loradyn.noisy.runs.detect`) that vary per example; every other column
+#: Columns of a detections table (see `loradyn.experiments.detect.detect`) that vary per example; every other column
 #: except the ``flag_*`` ones names the condition a row belongs to.
 PER_EXAMPLE = ("example_id", "score", "is_noisy", "label", "original_label", "entropy", "category")
 FLAG_PREFIX = "flag_"
@@ -69,7 +69,7 @@ def evaluate(detections: pd.DataFrame, *, keys: Sequence[str] | None = None) -> 
     ----------
     detections
         One row per condition x example, with ``score``, ``is_noisy`` and ``flag_<threshold>`` columns (bool;
-        NA for a detector without that rule), as `loradyn.noisy.runs.detect` writes.
+        NA for a detector without that rule), as `loradyn.experiments.detect.detect` writes.
     keys
         Columns that tell conditions apart (``detector``, ``run``, ...); by default every column that is not
         per-example (`condition_columns`).

@@ -8,8 +8,6 @@ starting the same command again resumes from it and gives the dynamics an uninte
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import inspect
 import json
 import math
@@ -20,7 +18,6 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,16 +39,16 @@ from loradyn.models.registry import resolve_model
 from loradyn.store import GRADIENT_NORMS, DynamicsStore
 from loradyn.train.batches import Encoded, collate, encode, epoch_batches, micro_batches, probe_batches
 from loradyn.train.config import RESUMABLE_CHANGES, RunConfig, with_defaults
-from loradyn.train.gradients import clean_and_contested, example_gradient_norms, group_gradient_cosine
 from loradyn.train.lock import RunLock
+from loradyn.train.measurements import GradientMeasurements
 from loradyn.train.objective import Objective, vote_distributions
 from loradyn.train.recipe import class_weights, make_optimizer
 from loradyn.train.recorder import Recorder, probe_logits
 from loradyn.train.rundata import RunData, build_run_data
+from loradyn.train.tracking import TRACKING, start_tracking
 
 RUN_JSON = "run.json"
 STATE = "state"
-TRACKING = "tracking"
 #: What a run directory holds (a folder with only these in it is a run that can resume).
 RUN_FILES = {
     RUN_JSON,
@@ -211,8 +208,19 @@ class Run:
         self.targets = {"original": self.data.original_labels, "noisy": self.data.train.labels}
         if config.record_labels != "both":
             self.targets = {config.record_labels: self.targets[config.record_labels]}
-        if config.gradient_cosine:
-            self.gradient_groups = clean_and_contested(self.data)
+        self.gradients = (
+            GradientMeasurements(
+                self.data,
+                self.train_set.ids,
+                model=lambda: self.accelerator.unwrap_model(self.model),
+                batch=lambda positions: self._batch(self.train_set, positions),
+                autocast=self.accelerator.autocast,
+                batch_size=config.probe_batch_size,
+                cosine=config.gradient_cosine,
+            )
+            if config.gradient_cosine or config.gradient_norms
+            else None
+        )
         self.fingerprint = self.data.fingerprint()
         self._check_data()
         self.recorder = Recorder(self.dir.name, keep_probs=config.record_probs)
@@ -423,7 +431,7 @@ class Run:
         """Probe, write the rows recorded since the last checkpoint as one part, and save the state."""
         self._probe(progress)
         if self.config.gradient_cosine:
-            self._gradient_cosine(progress)
+            progress.gradient_cosine.append(self.gradients.cosine(progress.step, progress.seconds))
         frames = [f for f in gather_object([self.recorder.take()]) if f is not None]  # every process gets all
         if frames:
             progress.part += 1
@@ -431,44 +439,6 @@ class Run:
                 self.store.write_part(progress.part, pd.concat(frames, ignore_index=True))
         self._save_state(progress)
         self._write_run_json("running", progress)
-
-    def _gradient_batches(self, positions: np.ndarray, batch_size: int) -> Iterator[dict[str, torch.Tensor]]:
-        """Batches of ``positions`` in order, labelled with the original labels (what the probes measure)."""
-        for start in range(0, len(positions), batch_size):
-            chunk = positions[start : start + batch_size]
-            batch = self._batch(self.train_set, chunk)
-            batch["labels"] = torch.as_tensor(self.data.original_labels[chunk], device=batch["labels"].device)
-            yield batch
-
-    @contextlib.contextmanager
-    def _measuring(self, *, training: bool) -> Iterator[torch.nn.Module]:
-        """The unwrapped model in train or eval mode, under autocast; its mode is restored after."""
-        model = self.accelerator.unwrap_model(self.model)
-        was_training = model.training
-        model.train(training)
-        try:
-            with self.accelerator.autocast():
-                yield model
-        finally:
-            model.train(was_training)
-
-    def _gradient_cosine(self, progress: RunProgress) -> None:
-        """The clean-contested mean-gradient cosine, in train mode as the study measured it (dropout on), on a
-        forked RNG so that the dropout masks of training are those of a run that does not measure it."""
-        started = time.perf_counter()
-        devices = list(range(torch.cuda.device_count()))
-        with torch.random.fork_rng(devices=devices), self._measuring(training=True) as model:
-            clean, contested = (self._gradient_batches(g, self.config.probe_batch_size) for g in self.gradient_groups)
-            cosine = group_gradient_cosine(model, clean, contested)
-        progress.gradient_cosine.append({"step": progress.step, "cosine": cosine})
-        progress.seconds["gradients"] = progress.seconds.get("gradients", 0.0) + time.perf_counter() - started
-
-    def _gradient_norms(self) -> pd.DataFrame:
-        """Each tracked item's gradient norm on the final model, in eval mode, one item at a time (the study's)."""
-        tracked = self.data.tracked
-        with self._measuring(training=False) as model:
-            norms = example_gradient_norms(model, self._gradient_batches(tracked, 1))
-        return pd.DataFrame({"example_id": self.train_set.ids[tracked], "grad_norm": norms})
 
     # ------------------------------------------------------------------------------------------- training
     def _train_step(self, positions: np.ndarray, progress: RunProgress, epoch: int) -> float:
@@ -555,7 +525,7 @@ class Run:
                 f"step-0 probe done ({len(self.data.tracked):,} tracked, {len(self.data.validation):,} validation)"
             )
         if config.report_to:
-            self._start_tracking()
+            start_tracking(self.accelerator, config, self.dir)
         bar = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -609,21 +579,6 @@ class Run:
                 log(status)
         return self._finish(progress)
 
-    def _start_tracking(self) -> None:
-        """Open the trackers in ``<run>/tracking``: TensorBoard under ``loradyn/``, W&B as project ``loradyn``, one
-        W&B run per run directory, continued when a killed run resumes."""
-        hparams = {
-            k: v if isinstance(v, bool | int | float | str) else json.dumps(v) for k, v in self.config.to_dict().items()
-        }
-        wandb_id = hashlib.sha256(str(self.dir.resolve()).encode()).hexdigest()[:12]
-        self.accelerator.init_trackers(
-            "loradyn",
-            config=hparams,
-            init_kwargs={
-                "wandb": {"name": self.dir.name, "id": wandb_id, "resume": "allow", "dir": str(self.dir / TRACKING)}
-            },
-        )
-
     def _example_table(self) -> pd.DataFrame:
         table = self.data.table.copy()
         table["n_tokens"] = np.concatenate([self.train_set.lengths, self.validation_set.lengths])
@@ -634,7 +589,7 @@ class Run:
         if self.is_main:
             self.store.finalize()
             if self.config.gradient_norms:
-                norms = self._gradient_norms()
+                norms = self.gradients.norms()
                 write_atomic(self.dir / GRADIENT_NORMS, lambda tmp: norms.to_parquet(tmp, index=False))
             model_dir = self.dir / "model"
             shutil.rmtree(model_dir, ignore_errors=True)

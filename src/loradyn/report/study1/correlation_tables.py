@@ -1,7 +1,7 @@
 """How AULC follows annotation entropy, per condition: the first study's Table 1, rho by rank, the
 Spearman-Kendall concordance and the quartile/tercile re-binning (its scripts 09, 03/11, 10).
 
-Every function takes the conditions of a sweep (`loradyn.report.sweep`) and returns a `Table` whose ``data``
+Every function takes the conditions of a sweep (`loradyn.report.study1.sweep`) and returns a `Table` whose ``data``
 holds the numbers; conditions without annotation entropy are left out.
 """
 
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from loradyn.report.conditions import Condition, rank_groups
 from loradyn.report.paper import STUDY1
+from loradyn.report.study1.runs import Condition, rank_groups
 from loradyn.report.table import DASH, Table, interval, num, p_is, pm, pvalue
 from loradyn.stats.bootstrap import percentile_interval, shared_bootstrap
 from loradyn.stats.seeds import aggregate_seeds

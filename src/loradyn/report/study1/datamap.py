@@ -24,8 +24,9 @@ from loradyn.data.chaosnli import PARTS
 from loradyn.data.sources import DATA_DIR_ENV
 from loradyn.data.standard import STANDARD
 from loradyn.io import jsonable
-from loradyn.report.figures import CATEGORY_COLORS
-from loradyn.report.sweep import Sweep, SweepRun
+from loradyn.report.study1.figures import CATEGORY_COLORS
+from loradyn.report.study1.runs import SweepRun
+from loradyn.report.study1.sweep import Sweep
 
 TEXT_FIELDS = ("premise", "hypothesis", "text", "obs1", "obs2", "hyp1", "hyp2")
 WIDTH, HEIGHT = 720, 480

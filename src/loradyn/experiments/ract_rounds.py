@@ -8,7 +8,7 @@ step is read, an unfinished one resumes, and a step whose configuration an earli
 (the oracle of a seed serves every noise rate; nothing flagged retrains nothing). The layout::
 
     OUT/ract.json                       the summary (`run_ract`'s return value)
-    OUT/detections.parquet, evaluation*  every detector on every setting (`loradyn.noisy.runs.write_results`)
+    OUT/detections.parquet, evaluation*  every detector on every setting (`loradyn.experiments.detect.write_results`)
     OUT/oracle-seed<S>/                 clean data, the retrain rank
     OUT/noise<R>-seed<S>/low-r<r>/      the noisy setting at the low rank, and high-r<r>/ at the high rank
     OUT/noise<R>-seed<S>/removed-r<r>/  retrained without the flagged examples (downweighted-r<r>/: down-weighted)
@@ -28,13 +28,13 @@ from typing import Any
 import pandas as pd
 
 from loradyn.errors import DataError
+from loradyn.experiments.detect import detect, records, write_results
 from loradyn.experiments.executors import Task, check_executor, dispatch
+from loradyn.experiments.kfold import fold_configs, kfold_probs
+from loradyn.experiments.ract_config import Cell, RactConfig
+from loradyn.experiments.steps import check_step, ensure_run, is_complete, read_run
 from loradyn.io import dumps, write_json
 from loradyn.noisy.evaluation import FLAG_PREFIX
-from loradyn.noisy.kfold import fold_configs, kfold_probs
-from loradyn.noisy.ract_config import Cell, RactConfig
-from loradyn.noisy.runs import detect, records, write_results
-from loradyn.noisy.steps import check_step, ensure_run, is_complete, read_run
 from loradyn.stats.seeds import aggregate_seeds
 from loradyn.train.config import RunConfig
 

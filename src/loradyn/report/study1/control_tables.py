@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from loradyn.report.conditions import Condition
-from loradyn.report.correlation_tables import with_entropy
+from loradyn.report.study1.correlation_tables import with_entropy
+from loradyn.report.study1.runs import Condition
 from loradyn.report.table import DASH, Table, num
 
 LABEL_NAMES = {"0": "entailment", "1": "neutral", "2": "contradiction"}  # ChaosNLI's class order

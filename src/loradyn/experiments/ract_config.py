@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from loradyn.errors import DataError
+from loradyn.experiments.detect import SCOPES
 from loradyn.noisy.ract import DEFAULT_WINDOW, check_window
 from loradyn.noisy.rows import SOURCES
-from loradyn.noisy.runs import SCOPES
 from loradyn.train.config import RunConfig, coerce, line_of, read_mapping, set_values
 
 THRESHOLDS = ("known_rate", "gmm", "trusted")

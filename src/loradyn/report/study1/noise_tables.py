@@ -17,8 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from loradyn.data.annotations import CATEGORY_THRESHOLDS
-from loradyn.report.conditions import Condition
-from loradyn.report.sweep import SweepRun
+from loradyn.report.study1.runs import Condition, SweepRun
 from loradyn.report.table import DASH, Table, num, pm, pvalue, signed
 
 CLEAN_BELOW = CATEGORY_THRESHOLDS[0]

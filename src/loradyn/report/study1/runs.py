@@ -1,22 +1,54 @@
-"""Conditions of a sweep (runs equal but for the seed), named in the papers' terms, and the comparisons between
-them that the first study makes: by rank, LoRA against full fine-tuning, decoders against encoders."""
+"""A sweep's complete runs and its conditions (runs equal but for the seed), named in the papers' terms, and the
+comparisons between conditions that the first study makes: by rank, LoRA against full fine-tuning, decoders against
+encoders."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from loradyn.train.config import with_defaults
-
-if TYPE_CHECKING:
-    from loradyn.report.sweep import SweepRun
 
 #: Fields that say which model, data and adapter a condition is; every other field that tells conditions of one
 #: model, data and adapter apart is added to its name.
 NAMED = ("model", "dataset", "method", "rank", "alpha")
 METHOD_ORDER = {"lora": 0, "ia3": 1, "full": 2}
+
+
+@dataclass
+class SweepRun:
+    """One complete run: ``run`` is its ``run.json``, ``metrics`` its ``metrics.parquet``, ``stats`` its
+    ``stats.json``."""
+
+    name: str
+    path: Path
+    run: dict[str, Any]
+    metrics: pd.DataFrame
+    stats: dict[str, Any]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return with_defaults(self.run["config"])
+
+    @property
+    def seed(self) -> Any:
+        return self.config.get("seed", self.run.get("seed"))
+
+    @property
+    def val_accuracy(self) -> float | None:
+        """Validation accuracy after the last epoch (``final.val_accuracy``, else the last epoch's value)."""
+        final = (self.run.get("final") or {}).get("val_accuracy")
+        per_epoch = self.run.get("val_accuracy_per_epoch") or []
+        return final if final is not None else (per_epoch[-1] if per_epoch else None)
+
+    @property
+    def has_entropy(self) -> bool:
+        return "aulc" in self.stats.get("spearman", {}) and self.stats["spearman"]["aulc"].get("estimate") is not None
 
 
 @dataclass

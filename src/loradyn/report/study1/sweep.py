@@ -18,42 +18,10 @@ import pandas as pd
 
 from loradyn.analyze import ANALYSIS_JSON, analyze
 from loradyn.errors import DataError
-from loradyn.report.conditions import Condition, describe_conditions
-from loradyn.train.config import with_defaults
+from loradyn.report.study1.runs import Condition, SweepRun, describe_conditions
 
 #: Folders the report writes into a sweep directory itself: not runs, and not worth a warning.
 OWN_FOLDERS = ("report-figures",)
-
-
-@dataclass
-class SweepRun:
-    """One complete run: ``run`` is its ``run.json``, ``metrics`` its ``metrics.parquet``, ``stats`` its
-    ``stats.json``."""
-
-    name: str
-    path: Path
-    run: dict[str, Any]
-    metrics: pd.DataFrame
-    stats: dict[str, Any]
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return with_defaults(self.run["config"])
-
-    @property
-    def seed(self) -> Any:
-        return self.config.get("seed", self.run.get("seed"))
-
-    @property
-    def val_accuracy(self) -> float | None:
-        """Validation accuracy after the last epoch (``final.val_accuracy``, else the last epoch's value)."""
-        final = (self.run.get("final") or {}).get("val_accuracy")
-        per_epoch = self.run.get("val_accuracy_per_epoch") or []
-        return final if final is not None else (per_epoch[-1] if per_epoch else None)
-
-    @property
-    def has_entropy(self) -> bool:
-        return "aulc" in self.stats.get("spearman", {}) and self.stats["spearman"]["aulc"].get("estimate") is not None
 
 
 @dataclass

@@ -5,7 +5,7 @@ A run directory gives its dynamics (``dynamics.parquet``; rows against the noisy
 (``examples.parquet``: ``label`` trained on, ``original_label``, the truth ``is_noisy``, ``split``, ``tracked`` and,
 where annotations exist, ``entropy`` and ``category``) and its configuration (``run.json``). Confident learning
 applies where the directory also holds ``oof_probs.parquet`` (``example_id`` and ``probs``, the out-of-sample class
-probabilities of held-out folds, written by `loradyn.noisy.kfold.kfold_probs`). RACT pairs runs whose
+probabilities of held-out folds, written by `loradyn.experiments.kfold.kfold_probs`). RACT pairs runs whose
 configurations differ only in their rank.
 """
 
@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from loradyn.errors import DataError
+from loradyn.experiments.kfold import OOF_PROBS, check_kfold, kfold_probs
+from loradyn.experiments.steps import RUN_JSON, read_run
 from loradyn.io import check_writable, dumps, json_writer, read_parquet, read_text, write_atomic, write_files
 from loradyn.noisy.confident import confident_learning
 from loradyn.noisy.detectors import (
@@ -35,10 +37,8 @@ from loradyn.noisy.detectors import (
     small_loss,
 )
 from loradyn.noisy.evaluation import evaluation_tables
-from loradyn.noisy.kfold import OOF_PROBS, check_kfold, kfold_probs
 from loradyn.noisy.ract import DEFAULT_WINDOW, check_window, rank_discrepancy
 from loradyn.noisy.rows import check_source, covers, some, trained_rows
-from loradyn.noisy.steps import RUN_JSON, read_run
 from loradyn.noisy.thresholds import flag_gmm, flag_top_rate, flag_trusted
 from loradyn.store import DYNAMICS, read_dynamics
 from loradyn.train.config import stored_config
@@ -372,7 +372,7 @@ def _oof_probs(run: NoisyRun, *, required: bool) -> np.ndarray | None:
             raise DataError(
                 "confident learning needs out-of-sample probabilities",
                 path=path,
-                fix="train held-out folds first: loradyn detect --kfold K (loradyn.noisy.kfold.kfold_probs)",
+                fix="train held-out folds first: loradyn detect --kfold K (loradyn.experiments.kfold.kfold_probs)",
             )
         return None
     table = read_parquet(path, fix="train held-out folds: loradyn detect --kfold K")

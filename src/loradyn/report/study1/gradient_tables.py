@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from loradyn.data.annotations import CATEGORIES
-from loradyn.report.conditions import Condition
+from loradyn.report.study1.runs import Condition
 from loradyn.report.table import DASH, Table, num, pvalue
 
 

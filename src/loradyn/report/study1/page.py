@@ -1,8 +1,8 @@
 """``loradyn report``: a sweep's runs analysed as one family and reported beside the first study.
 
-`write_report` analyses the complete runs of a sweep directory together (`loradyn.report.sweep`), computes each
+`write_report` analyses the complete runs of a sweep directory together (`loradyn.report.study1.sweep`), computes each
 of the first study's tables that the sweep has the runs for, draws the figures, tests the paper's findings on the
-numbers (`loradyn.report.verdicts`), and writes ``report.md`` (figures in ``report-figures/``), a self-contained
+numbers (`loradyn.report.study1.verdicts`), and writes ``report.md`` (figures in ``report-figures/``), a self-contained
 ``report.html`` (figures embedded, an interactive data map) and ``tables.tex`` (booktabs). Everything is
 computed before anything is written; each file is written atomically.
 """
@@ -18,12 +18,6 @@ import pandas as pd
 
 from loradyn.errors import DataError
 from loradyn.io import check_writable, write_files
-from loradyn.report import figures
-from loradyn.report.control_tables import authors_partial_table, controls_table, regression_table
-from loradyn.report.correlation_tables import concordance_table, rank_tables, rebinning_table, table1, with_entropy
-from loradyn.report.datamap_html import data_map_points, datamap_svg, item_details, map_run
-from loradyn.report.gradient_tables import gradient_cosine_table, gradient_norm_table
-from loradyn.report.noise_test import group_label, noise_groups, noise_tables
 from loradyn.report.paper import STUDY1
 from loradyn.report.provenance import command_line, made_by
 from loradyn.report.render import (
@@ -37,11 +31,23 @@ from loradyn.report.render import (
     to_latex,
     to_markdown,
 )
-from loradyn.report.run_tables import accuracy_table, multiple_testing_table
-from loradyn.report.sweep import OWN_FOLDERS, Sweep, find_runs, load_sweep
+from loradyn.report.study1 import figures
+from loradyn.report.study1.control_tables import authors_partial_table, controls_table, regression_table
+from loradyn.report.study1.correlation_tables import (
+    concordance_table,
+    rank_tables,
+    rebinning_table,
+    table1,
+    with_entropy,
+)
+from loradyn.report.study1.datamap import data_map_points, datamap_svg, item_details, map_run
+from loradyn.report.study1.gradient_tables import gradient_cosine_table, gradient_norm_table
+from loradyn.report.study1.noise_tables import group_label, noise_groups, noise_tables
+from loradyn.report.study1.run_tables import accuracy_table, multiple_testing_table
+from loradyn.report.study1.sweep import OWN_FOLDERS, Sweep, find_runs, load_sweep
+from loradyn.report.study1.unlearning_tables import category_region_table, learned_then_lost_table, unlearning_table
+from loradyn.report.study1.verdicts import findings
 from loradyn.report.table import Table
-from loradyn.report.unlearning_tables import category_region_table, learned_then_lost_table, unlearning_table
-from loradyn.report.verdicts import findings
 
 FIGURES = OWN_FOLDERS[0]
 OUTPUTS = ("report.md", "report.html", "tables.tex")

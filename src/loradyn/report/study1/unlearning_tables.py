@@ -8,8 +8,8 @@ import pandas as pd
 
 from loradyn.data.annotations import CATEGORIES
 from loradyn.metrics.datamap import REGIONS
-from loradyn.report.conditions import METHOD_ORDER, Condition, adapter_groups
-from loradyn.report.correlation_tables import with_entropy
+from loradyn.report.study1.correlation_tables import with_entropy
+from loradyn.report.study1.runs import METHOD_ORDER, Condition, adapter_groups
 from loradyn.report.table import DASH, Table, share, signed
 
 

@@ -4,7 +4,7 @@ The folds are the training engine's own (``RunConfig.folds`` / ``fold``: stratif
 planned in `loradyn.train.rundata`); a held-out fold is not trained on and is the run's tracked set, so its last
 probe scores every held-out item with a model that never saw it. `kfold_probs` trains the K runs of a run's
 configuration (resuming an unfinished one, skipping a finished one) and writes ``oof_probs.parquet`` into that run's
-directory, where `loradyn.noisy.runs.detect` reads it.
+directory, where `loradyn.experiments.detect.detect` reads it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from loradyn.errors import DataError
+from loradyn.experiments.steps import check_step, ensure_run, run_config
 from loradyn.io import write_atomic
-from loradyn.noisy.steps import check_step, ensure_run, run_config
 from loradyn.store import DYNAMICS, read_dynamics
 from loradyn.train.config import RunConfig
 

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loradyn.report.conditions import Condition
-from loradyn.report.correlation_tables import with_entropy
 from loradyn.report.paper import STUDY1
+from loradyn.report.study1.correlation_tables import with_entropy
+from loradyn.report.study1.runs import Condition
 from loradyn.report.table import Table, interval, num
 
 HOLDS, FAILS, UNTESTED = "holds", "does NOT hold", "not tested here"

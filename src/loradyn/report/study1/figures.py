@@ -16,8 +16,7 @@ import pyarrow.parquet as pq
 from matplotlib.figure import Figure
 
 from loradyn.data.annotations import CATEGORIES, CATEGORY_THRESHOLDS
-from loradyn.report.conditions import Condition
-from loradyn.report.sweep import SweepRun
+from loradyn.report.study1.runs import Condition, SweepRun
 
 #: One colour per entropy category, in every figure and in the interactive data map.
 CATEGORY_COLORS = {"clean": "#0072B2", "ambiguous": "#E69F00", "contested": "#B2182B"}
