@@ -352,7 +352,8 @@ def test_verdicts_follow_the_numbers(report):
     assert find(f"{RHO}(AULC, entropy) > 0 in every condition") == "holds"
     assert find(f"{RHO} inside the paper's range") == "does NOT hold"  # synthetic rho is far above 0.43
     assert find("roberta-base LoRA r4 SNLI") == "does NOT hold"
-    lora = [r["contested"] for r in result["tables"]["unlearning"]["rows"] if r["method"] == "lora"]
+    rows = result["tables"]["unlearning"]["rows"]
+    lora = [r["contested"] for r in rows if r["method"] == "lora" and r["clean"] <= -0.1]  # those that learned
     expected = "holds" if all(c > 0 for c in lora) else "does NOT hold"
     assert find("contested items un-learn under LoRA") == expected and len(lora) == 7
     assert find("… and not under full fine-tuning") == "holds"
@@ -367,6 +368,26 @@ def test_verdicts_follow_the_numbers(report):
     rows = {r["finding"]: r for r in result["findings"]}
     (alphanli,) = [r for k, r in rows.items() if k.endswith("on alphaNLI (two classes)")]
     assert alphanli["here"].startswith("chaosnli-alphanli: ")
+
+
+def test_un_learning_is_judged_only_where_the_model_learned():
+    from loradyn.report.study1.verdicts import _unlearning
+
+    claims = {k: "" for k in ("unlearning_lora", "unlearning_full", "unlearning_ia3")}
+    data = pd.DataFrame(
+        {
+            "base": ["m, d", "m, d", "m, e"],
+            "method": ["lora", "full", "lora"],
+            "clean": [-0.02, -0.3, -0.5],  # the first stayed near its start: not judged
+            "contested": [0.01, -0.2, -0.1],
+        }
+    )
+    verdicts = {r["finding"][:30]: r for r in _unlearning(data, claims)}
+    lora = verdicts["contested items un-learn under"]
+    assert lora["verdict"] == "does NOT hold" and "0 of 1 LoRA conditions that learned" in lora["here"]
+    assert "1 of 2 did not learn" in lora["here"]
+    only = _unlearning(data.iloc[:1], claims)[0]
+    assert only["verdict"] == "not tested here" and only["here"].startswith("not judged: 1 of 1 did not learn")
 
 
 def test_the_authors_partial_correlation_and_both_regressions_match_the_runs(report):

@@ -10,7 +10,11 @@ from loradyn.data.annotations import CATEGORIES
 from loradyn.metrics.datamap import REGIONS
 from loradyn.report.study1.correlation_tables import with_entropy
 from loradyn.report.study1.runs import METHOD_ORDER, Condition, adapter_groups
-from loradyn.report.table import DASH, Table, share, signed
+from loradyn.report.table import DASH, Table, num, share, signed
+
+#: A condition has learned its tracked items when their clean ones' loss fell by at least this much (nats, about a
+#: tenth of ln 3) from step 0 to the end: only then can its contested items be said to un-learn, or not.
+LEARNED_CLEAN_DELTA = -0.1
 
 
 def _with_categories(conditions: list[Condition]) -> list[Condition]:
@@ -54,7 +58,8 @@ def unlearning_table(conditions: list[Condition]) -> Table | None:
         rows,
         [
             "Each cell: the mean over seeds of each run's mean Δloss (the study's un-learning table). Positive: the "
-            "items' loss rose over training (un-learning)."
+            "items' loss rose over training (un-learning). A condition whose clean items' loss fell by less than "
+            f"{num(-LEARNED_CLEAN_DELTA, 1)} did not learn its items, and the verdicts do not judge its un-learning."
         ],
         pd.DataFrame(data),
     )

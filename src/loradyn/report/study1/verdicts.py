@@ -12,6 +12,7 @@ import pandas as pd
 from loradyn.report.paper import STUDY1
 from loradyn.report.study1.correlation_tables import with_entropy
 from loradyn.report.study1.runs import Condition
+from loradyn.report.study1.unlearning_tables import LEARNED_CLEAN_DELTA
 from loradyn.report.table import Table, interval, num
 
 HOLDS, FAILS, UNTESTED = "holds", "does NOT hold", "not tested here"
@@ -116,56 +117,39 @@ def _decoders(conditions: list[Condition], claim: str) -> dict[str, str]:
 
 
 def _unlearning(data: pd.DataFrame, claims: dict[str, str]) -> list[dict[str, str]]:
-    lora = data[data["method"] == "lora"] if not data.empty else data
-    full = data[data["method"] == "full"] if not data.empty else data
+    """Un-learning verdicts, judged on the conditions that learned (`LEARNED_CLEAN_DELTA`): a model that stayed near
+    its starting point neither un-learns nor shows that it does not."""
+    learned = data[data["clean"] <= LEARNED_CLEAN_DELTA] if not data.empty else data
     rows = []
-    if lora.empty:
-        rows.append(
-            _row(
-                "contested items un-learn under LoRA (mean Δloss > 0)",
-                claims["unlearning_lora"],
-                "no LoRA condition",
-                None,
-            )
+    for finding, method, claim, holds in (
+        ("contested items un-learn under LoRA (mean Δloss > 0)", "lora", "unlearning_lora", lambda d: d > 0),
+        ("… and not under full fine-tuning (mean Δloss ≤ 0)", "full", "unlearning_full", lambda d: d <= 0),
+        ("… and not under IA3 (mean Δloss ≤ 0)", "ia3", "unlearning_ia3", lambda d: d <= 0),
+    ):
+        name = {"lora": "LoRA", "full": "full-FT", "ia3": "IA3"}[method]
+        every = data[data["method"] == method] if not data.empty else data
+        judged = learned[learned["method"] == method] if not learned.empty else learned
+        if every.empty:
+            rows.append(_row(finding, claims[claim], f"no {name} condition", None))
+            continue
+        unlearned = (
+            f"{len(every) - len(judged)} of {len(every)} did not learn (clean Δ > {num(LEARNED_CLEAN_DELTA, 1)})"
         )
-    else:
-        up = lora["contested"] > 0
-        rows.append(
-            _row(
-                "contested items un-learn under LoRA (mean Δloss > 0)",
-                claims["unlearning_lora"],
-                f"{int(up.sum())} of {len(lora)} LoRA conditions; contested Δ from {num(lora['contested'].min())} "
-                f"to {num(lora['contested'].max())}",
-                bool(up.all()),
-            )
+        if judged.empty:
+            rows.append(_row(finding, claims[claim], f"not judged: {unlearned}", None))
+            continue
+        ok = holds(judged["contested"])
+        here = (
+            f"{int(ok.sum())} of {len(judged)} {name} conditions that learned; contested Δ from "
+            f"{num(judged['contested'].min())} to {num(judged['contested'].max())}"
+            + (f"; {unlearned}, not judged" if len(judged) < len(every) else "")
         )
-    finding = "… and not under full fine-tuning (mean Δloss ≤ 0)"
-    if full.empty:
-        rows.append(_row(finding, claims["unlearning_full"], "no full fine-tuning condition", None))
-    else:
-        flat = full["contested"] <= 0
-        rows.append(
-            _row(
-                finding,
-                claims["unlearning_full"],
-                f"{int(flat.sum())} of {len(full)} full-FT conditions",
-                bool(flat.all()),
-            )
-        )
-    ia3 = data[data["method"] == "ia3"] if not data.empty else data
-    finding = "… and not under IA3 (mean Δloss ≤ 0)"
-    if ia3.empty:
-        rows.append(_row(finding, claims["unlearning_ia3"], "no IA3 condition", None))
-    else:
-        flat = ia3["contested"] <= 0
-        here = f"{int(flat.sum())} of {len(ia3)} IA3 conditions; contested Δ from {num(ia3['contested'].min())}"
-        rows.append(
-            _row(finding, claims["unlearning_ia3"], f"{here} to {num(ia3['contested'].max())}", bool(flat.all()))
-        )
+        rows.append(_row(finding, claims[claim], here, bool(ok.all())))
+    lora, full = (learned[learned["method"] == m] if not learned.empty else learned for m in ("lora", "full"))
     matched = [(g, f) for g, f in full.groupby("base")["contested"] if g in set(lora["base"])] if not full.empty else []
     finding = "contested Δloss lower under full FT than under LoRA, model by model"
     if not matched:
-        rows.append(_row(finding, claims["unlearning_full"], "no model with both LoRA and full FT", None))
+        rows.append(_row(finding, claims["unlearning_full"], "no model with both LoRA and full FT that learned", None))
     else:
         lower = [float(f.iloc[0]) < lora.loc[lora["base"] == g, "contested"].min() for g, f in matched]
         rows.append(_row(finding, claims["unlearning_full"], f"{sum(lower)} of {len(lower)} models", all(lower)))
