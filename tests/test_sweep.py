@@ -352,7 +352,7 @@ PRESET_RUNS = {
     "paper1-rank": 12,
     "paper1-noise": 9,
     "paper1-ia3": 3,
-    "paper1-buckets": 6,
+    "paper1-buckets": 9,
     "paper1-gradients": 2,
     "paper1-gradients-cpu": 2,
     "paper1-soft": 6,
