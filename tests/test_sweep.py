@@ -147,9 +147,8 @@ def test_labels_of_numbers_booleans_lists_and_a_sweep_where_only_the_seed_varies
         (
             "base: {method: full}\ngrid:\n  - rank: [4, 16]\n",
             3,
-            None,
-            "runs r4__s42 and r16__s42 would train identically (rank, alpha, lora_dropout, targets, "
-            "feedforward_modules do nothing for method full)",
+            "rank",
+            "run r4__s42: rank applies to LoRA only, not to method='full'; got 4",
         ),
         (
             "grid:\n  - rank: [4]\n    seeds: [1, 1]\n",
@@ -224,7 +223,7 @@ def test_complete_runs_are_skipped_and_another_plan_is_refused(tmp_path):
     sweep = expand({"grid": [{"rank": [4, 8]}]})
     out = tmp_path / "sweep"
     for run in sweep.runs:  # as if trained before: nothing is left to do, so nothing trains
-        write_json(out / run.name / "run.json", {"status": "complete"})
+        write_json(out / run.name / "run.json", {"status": "complete", "config": run.config.to_dict()})
     with pytest.raises(DataError, match="not a sweep directory"):
         run_sweep(sweep, out, progress=False)
     write_json(out / "sweep.json", sweep.plan())
@@ -239,6 +238,18 @@ def test_complete_runs_are_skipped_and_another_plan_is_refused(tmp_path):
     with pytest.raises(DataError, match=r"configured differently \(r4__s42: epochs, r8__s42: epochs\)"):
         run_sweep(changed, out, progress=False)
     assert json.loads((out / "sweep.json").read_text()) == json.loads(json.dumps(sweep.plan()))
+
+
+def test_a_base_rank_applies_to_lora_alone_and_a_0_2_0_plan_with_it_continues(tmp_path):
+    sweep = expand({"base": {"rank": 4}, "grid": [{"method": ["lora", "ia3"]}]})
+    assert [(r.config.method, r.config.rank) for r in sweep.runs] == [("lora", 4), ("ia3", 16)]
+    out = tmp_path / "sweep"
+    plan = json.loads(json.dumps(sweep.plan()))
+    plan["runs"][1]["config"]["rank"] = 4  # as 0.2.0 planned and ran it: the base's rank, which IA3 does not read
+    write_json(out / "sweep.json", plan)
+    for entry in plan["runs"]:
+        write_json(out / entry["name"] / "run.json", {"status": "complete", "config": entry["config"]})
+    assert run_sweep(sweep, out, progress=False)["skipped"] == 2
 
 
 # --------------------------------------------------------------------------------------------- real sweeps

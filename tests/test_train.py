@@ -36,6 +36,8 @@ def small(data_dir, **changes) -> RunConfig:
         data_dir=str(data_dir),
     )
     values.update(changes)
+    if values["method"] != "lora" and "rank" not in changes:  # a rank is LoRA's only
+        del values["rank"]
     return RunConfig(**values)
 
 

@@ -3,6 +3,8 @@ examples (tracked items need not be training items)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -155,6 +157,7 @@ def test_chaosnli_alphanli_trains_with_no_bulk_and_is_analysed(data_dir, tmp_pat
 
     out = tmp_path / "alphanli"
     train(small(data_dir, dataset="chaosnli-alphanli", n_tracked=48, epochs=1), out, show_progress=False)
+    assert json.loads((out / "run.json").read_text())["data"]["n_bulk"] == 0  # n_bulk is not drawn from anything
     stats = analyze([out], n_resamples=500, workers=1)["runs"][0]
     assert stats["n_items"] == 48 and -1 <= stats["spearman"]["aulc"]["estimate"] <= 1
 

@@ -30,7 +30,7 @@ from loradyn.stats.entropy import CORRELATED, WITH_CI, entropy_statistics
 from loradyn.stats.gradients import gradient_cosine_summary, gradient_norm_statistics
 from loradyn.stats.seeds import adjust_pvalues, aggregate_seeds
 from loradyn.store import GRADIENT_NORMS
-from loradyn.train.config import stored_config
+from loradyn.train.config import stored_config, trained_fields
 
 ANALYSIS_JSON = "analysis.json"
 
@@ -123,7 +123,10 @@ def _check_each_run_once(dirs: list[Path], configs: list[dict[str, Any]]) -> Non
     one seed (a copy), which would count as two seeds with an SD of 0."""
     seen: dict[Any, Path] = {}
     for d, config in zip(dirs, configs, strict=True):
-        for key in (d.resolve(), json.dumps({k: v for k, v in sorted(config.items()) if k != "data_dir"})):
+        for key in (
+            d.resolve(),
+            json.dumps({k: v for k, v in sorted(trained_fields(config).items()) if k != "data_dir"}),
+        ):
             if key in seen:
                 same = "is the same folder as" if isinstance(key, Path) else "has the configuration and seed of"
                 raise DataError(
@@ -158,7 +161,8 @@ def _conditions(dirs: list[Path], configs: list[dict[str, Any]], results: list[d
     (the study's condition-level CI), and mean delta loss per category (its un-learning table)."""
     groups: dict[str, list[int]] = defaultdict(list)
     for i, config in enumerate(configs):
-        groups[json.dumps({k: v for k, v in sorted(config.items()) if k not in ("seed", "data_dir")})].append(i)
+        trained = trained_fields(config)  # what a method does not read does not set conditions apart
+        groups[json.dumps({k: v for k, v in sorted(trained.items()) if k not in ("seed", "data_dir")})].append(i)
     conditions = []
     for key, members in groups.items():
         tracked = {frozenset(results[i]["metrics"]["example_id"]) for i in members}

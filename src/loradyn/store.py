@@ -68,6 +68,10 @@ class DynamicsStore:
         table = pa.Table.from_pandas(frame, preserve_index=False)
         write_atomic(self.parts / f"{seq:08d}.parquet", lambda tmp: pq.write_table(table, tmp))
 
+    def finalized(self) -> bool:
+        """Whether `finalize` has written ``dynamics.parquet`` and the parts are gone (a kill while a run finished)."""
+        return (self.run_dir / DYNAMICS).is_file() and not any(self.parts.glob("*.parquet"))
+
     def missing_parts(self, last: int) -> list[int]:
         """The part numbers among 1..``last`` (the parts a checkpoint relies on) that are not on disk."""
         present = (

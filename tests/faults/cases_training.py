@@ -145,7 +145,29 @@ TRAIN = [
     ),
     train("rank-zero", "--set rank=0", ("rank=0",), ("field '--set rank'", "rank must be a positive integer")),
     train("rank-negative", "--set rank=-4", ("rank=-4",), ("rank must be a positive integer, got -4",)),
+    train(
+        "data-dir-twice",
+        "--data-dir beside --set data_dir (one of them was ignored)",
+        ("data_dir=/elsewhere",),
+        ("field '--data-dir'", "--data-dir and --set data_dir both say where the data are"),
+    ),
     train("alpha-with-ia3", "alpha with method ia3", ("method=ia3", "alpha=8"), ("alpha applies to LoRA only",)),
+    # one rule for the fields a method does not read (they were accepted silently, alpha alone refused)
+    *(
+        train(
+            f"{name.replace('_', '-')}-with-{method}",
+            f"{name} with method {method}",
+            (f"method={method}", f"{name}={value}"),
+            (f"field '--set {name}'", f"{name} applies to {who} only, not to method='{method}'"),
+        )
+        for name, value, method, who in (
+            ("rank", "4", "ia3", "LoRA"),
+            ("rank", "4", "full", "LoRA"),
+            ("lora_dropout", "0.1", "ia3", "LoRA"),
+            ("targets", "[query]", "full", "LoRA and IA3"),
+            ("feedforward_modules", "[intermediate.dense]", "lora", "IA3"),
+        )
+    ),
     train("fp16-on-cpu", "precision fp16 without a GPU", ("precision=fp16",), ("fp16' needs a CUDA device",)),
     train(
         "targets-not-in-model",
@@ -288,6 +310,12 @@ TRAIN = [
         ("expands to more than 100,000 values",),
     ),
     config_file("config-nested-deep", "a list nested 5,000 deep", DEEP, ("the YAML is nested too deeply",)),
+    config_file(
+        "config-alias-of-itself",
+        "tracked_ids: &a [*a] (an alias inside its own anchor)",
+        "tracked_ids: &a [x, *a]\n",
+        ("expands to more than 100,000 values",),
+    ),
     config_file(
         "config-duplicate-key",
         "a YAML key given twice",
@@ -512,7 +540,7 @@ SWEEP = [
         "full-by-rank-twins",
         "method: full x rank [4, 16]: rank does nothing for full fine-tuning",
         "base: {method: full}\ngrid:\n  - rank: [4, 16]\n",
-        ("{tmp}/s.yaml:3", "would train identically", "do nothing for method full"),
+        ("{tmp}/s.yaml:3", "field 'rank'", "rank applies to LoRA only, not to method='full'"),
     ),
     sweep(
         "seeds-alias-bomb",
@@ -572,7 +600,7 @@ SWEEP = [
         "slurm-bad-yaml",
         "--slurm key=[ (malformed YAML)",
         GOOD_SWEEP,
-        ("field '--slurm'",),
+        ("field '--slurm timeout_min'", "not valid YAML"),
         "--slurm",
         "timeout_min=[",
         "--out",

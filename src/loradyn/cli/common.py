@@ -32,23 +32,10 @@ Slurm = Annotated[list[str] | None, typer.Option("--slurm", help="A submitit par
 
 
 def slurm_parameters(pairs: list[str] | None) -> dict[str, Any]:
-    """``--slurm key=value`` options as submitit parameters, each value parsed as YAML."""
-    import yaml
+    """``--slurm key=value`` options as submitit parameters, each value parsed as YAML (bounded, as files are)."""
+    from loradyn.train.config import set_values
 
-    parameters = {}
-    for pair in pairs or []:
-        key, sep, text = pair.partition("=")
-        try:
-            if not sep or not key.strip():
-                raise yaml.YAMLError
-            parameters[key.strip()] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise DataError(
-                f"--slurm expects key=value with a YAML value, got {pair!r}",
-                field="--slurm",
-                fix="write e.g. --slurm timeout_min=600",
-            ) from None
-    return parameters
+    return set_values(pairs or [], option="--slurm", example="timeout_min=600")
 
 
 TextFields = Annotated[str, typer.Option(help="User file: comma-separated text fields.")]

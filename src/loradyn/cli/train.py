@@ -12,6 +12,7 @@ from loradyn.cli.common import AsJson, DataDir, console, emit, reports_errors
 from loradyn.cli.data import annotated_table
 from loradyn.data.catalog import load_examples
 from loradyn.data.summary import summarize_annotated
+from loradyn.errors import DataError
 from loradyn.io import dumps, read_json, write_atomic
 
 
@@ -52,6 +53,10 @@ def train_command(
 
     overrides = list(set_ or [])
     if data_dir is not None:
+        if any(item.partition("=")[0].strip() == "data_dir" for item in overrides):
+            raise DataError(
+                "--data-dir and --set data_dir both say where the data are", field="--data-dir", fix="pass one of them"
+            )
         overrides.append(f"data_dir={data_dir}")
     run_config = load_config(config, overrides)  # checked before the heavy imports below
     from loradyn.train.runner import discard_finished, train

@@ -37,15 +37,17 @@ def get_field(record: dict[str, Any], name: str, kind: type | tuple[type, ...], 
 
 
 def label_index(value: Any, label_names: Sequence[str], aliases: dict[str, int], field: str, where: Where) -> int:
-    """Map a label given as a class index, a class name or an alias to its index; anything else is an error."""
+    """Map a label to its class index: an alias, else a class name, else a 0-based index (a number, or digits as
+    text); anything else is an error."""
     path, line = where
     key = str(value)
     if key in aliases:  # first, so that 1-based codes such as alphaNLI's "1"/"2" are not read as indices
         return aliases[key]
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(label_names):
-        return value
-    if key in label_names:
+    if key in label_names:  # a name first, whatever its type: 1 and "1" both name a class called "1"
         return label_names.index(key)
+    index = value if isinstance(value, int) and not isinstance(value, bool) else int(key) if key.isdigit() else None
+    if index is not None and 0 <= index < len(label_names):  # else a 0-based index, given as a number or as text
+        return index
     accepted = [*range(len(label_names)), *label_names, *aliases]
     raise DataError(
         f"unknown label {value!r}",

@@ -254,6 +254,8 @@ def _why_unpaired(runs: Sequence[NoisyRun]) -> str | None:
                 for k in a.config.keys() | b.config.keys()
                 if k not in PAIR_IGNORES and a.config.get(k) != b.config.get(k)
             )
+            if not differ:  # a pair by the rule, left out by the ranks asked for
+                continue
             return (
                 f"{a.run_dir} (rank {a.config.get('rank')}) and {b.run_dir} (rank {b.config.get('rank')}) also differ "
                 f"in {', '.join(differ)}"
@@ -324,6 +326,8 @@ def detect(
     runs = [load_run(d, scope=scope) for d in run_dirs]
     pairs = pair_runs(runs, ranks=ranks) if "rank_discrepancy" in wanted else []
     why = _why_unpaired(runs) if "rank_discrepancy" in wanted and not pairs else None
+    if ranks is not None and not pairs and not why:
+        why = f"none of the runs has rank {ranks[0]} beside a run of rank {ranks[1]}"
     if why or ("rank_discrepancy" in wanted and not pairs and (detectors is not None or ranks is not None)):
         raise DataError(
             "no two runs differ only in rank" + (f": {why}" if why else ""),

@@ -22,7 +22,7 @@ from loradyn.errors import DataError
 from loradyn.experiments.executors import Task, check_executor, dispatch
 from loradyn.experiments.sweep import Sweep, SweepRun
 from loradyn.io import check_writable, dumps, read_json, write_json
-from loradyn.train.config import RESUMABLE_CHANGES, stored_config, with_defaults
+from loradyn.train.config import RESUMABLE_CHANGES, stored_config, trained_fields, with_defaults
 
 SWEEP_JSON = "sweep.json"
 
@@ -133,6 +133,7 @@ def _check_run_matches_plan(run_dir: Path, planned: dict[str, Any]) -> None:
     run = read_json(path, fix="remove the run's folder so that the sweep trains it again")
     stored = stored_config(run.get("config") if isinstance(run, dict) else None, path)
     wanted = json.loads(dumps(planned))  # as run.json stores it
+    stored, wanted = trained_fields(stored), trained_fields(wanted)
     differ = sorted(k for k in wanted if k not in ("data_dir", *RESUMABLE_CHANGES) and stored.get(k) != wanted[k])
     if differ:
         raise DataError(
@@ -171,9 +172,10 @@ def _start_or_continue(sweep: Sweep, out: Path) -> None:
         previous = read_json(path, fix="choose another --out")
         if not isinstance(previous, dict):
             raise DataError("not a sweep's plan", path=path, fix="choose another --out")
-        for run in previous.get("runs") or []:  # a plan written before a RunConfig field existed
-            if isinstance(run, dict) and isinstance(run.get("config"), dict):
-                run["config"] = with_defaults(run["config"])
+        for entry in (previous, plan):  # fields added since take their defaults; what a method does not read is moot
+            for run in entry.get("runs") or []:
+                if isinstance(run, dict) and isinstance(run.get("config"), dict):
+                    run["config"] = trained_fields(with_defaults(run["config"]))
         if previous != plan:
             raise DataError(
                 f"this sweep directory holds another plan: {_difference(previous, plan)}",

@@ -11,7 +11,7 @@ from typing import Any
 
 from loradyn.errors import DataError
 from loradyn.io import dumps, read_json
-from loradyn.train.config import RunConfig, with_defaults
+from loradyn.train.config import RunConfig, trained_fields, with_defaults
 
 RUN_JSON = "run.json"
 
@@ -41,8 +41,8 @@ def check_step(config: RunConfig, run_dir: str | os.PathLike[str]) -> None:
     run = read_run(run_dir)
     if run is None:
         return
-    wanted = json.loads(dumps(config.to_dict()))  # as run.json stores it: lists, string keys
-    previous = with_defaults(run.get("config") or {})
+    wanted = trained_fields(json.loads(dumps(config.to_dict())))  # as run.json stores it: lists, string keys
+    previous = trained_fields(with_defaults(run.get("config") or {}))
     changed = sorted(k for k, v in wanted.items() if previous.get(k) != v)
     if changed:
         raise DataError(

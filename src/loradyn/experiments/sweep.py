@@ -63,7 +63,7 @@ from loradyn.data.injected import is_injected
 from loradyn.data.standard import STANDARD
 from loradyn.errors import DataError
 from loradyn.experiments.sweepfile import read_yaml
-from loradyn.train.config import FIELD_TYPES, ITEM_COUNTS, RunConfig, coerce, conforms, shown, type_name
+from loradyn.train.config import FIELD_TYPES, INERT, ITEM_COUNTS, RunConfig, coerce, conforms, shown, type_name
 
 TOP_LEVEL = ("name", "base", "seeds", "grid", "overrides", "slurm")
 DEFAULT_SEEDS = (42,)
@@ -233,7 +233,7 @@ def _expand(spec: Any, source: _Source, *, default_name: str) -> Sweep:
         for combination in itertools.product(*(enumerate(values) for values in block.values())):
             values, origin = {**_DEFAULTS, **base}, {k: ("base", k) for k in base}
             axis_fields = {}
-            for axis, (i, (fields, _)) in zip(block, combination, strict=True):
+            for axis, (i, fields) in zip(block, combination, strict=True):
                 values.update(fields)
                 origin.update({k: ("grid", b, axis, i) for k in fields})
                 axis_fields[axis] = tuple(fields)
@@ -244,6 +244,10 @@ def _expand(spec: Any, source: _Source, *, default_name: str) -> Sweep:
                         run_values.update(changes)
                         run_origin.update({k: ("overrides", o, "set", k) for k in changes})
                         used.add(o)
+                for k in INERT[run_values["method"]]:  # base values apply where the method reads them
+                    if run_origin.get(k, ("base",))[0] == "base":
+                        run_values[k] = _DEFAULTS[k]
+                        run_origin.pop(k, None)
                 # labels from the values that train: an override that changes an axis's field renames the run
                 labels = {a: "-".join(_label(k, run_values[k]) for k in fs) for a, fs in axis_fields.items()}
                 candidates.append(_Candidate(b, labels, seed, run_values, run_origin))
@@ -266,8 +270,8 @@ def _seeds(source: _Source, seeds: Any, at: tuple = ("seeds",)) -> list[int]:
     return seeds
 
 
-def _blocks(source: _Source, grid: Any) -> list[tuple[dict[str, list[tuple[dict[str, Any], str]]], list[int] | None]]:
-    """Each block as axis -> [(fields it sets, label)], checked, with its own seeds (None: the sweep's)."""
+def _blocks(source: _Source, grid: Any) -> list[tuple[dict[str, list[dict[str, Any]]], list[int] | None]]:
+    """Each block as axis -> [the fields each value sets], checked, with its own seeds (None: the sweep's)."""
     if grid is None:
         return [({}, None)]
     if not isinstance(grid, list) or not grid:
@@ -278,14 +282,14 @@ def _blocks(source: _Source, grid: Any) -> list[tuple[dict[str, list[tuple[dict[
     for b, block in enumerate(grid):
         block = dict(_mapping(source, block, ("grid", b), "a block"))
         seeds = _seeds(source, block.pop("seeds"), ("grid", b, "seeds")) if "seeds" in block else None
-        axes: dict[str, list[tuple[dict[str, Any], str]]] = {}
+        axes: dict[str, list[dict[str, Any]]] = {}
         set_by: dict[str, str] = {}
         for axis, values in block.items():
             values = values if isinstance(values, list) else [values]
             if not values:
                 raise source.error("this axis has no values", ("grid", b, axis), fix="list at least one value")
             axes[axis] = [_axis_value(source, axis, value, ("grid", b, axis, i)) for i, value in enumerate(values)]
-            for fields, _ in axes[axis]:
+            for fields in axes[axis]:
                 for name in fields:
                     if set_by.setdefault(name, axis) != axis:
                         raise source.error(
@@ -298,13 +302,12 @@ def _blocks(source: _Source, grid: Any) -> list[tuple[dict[str, list[tuple[dict[
     return blocks
 
 
-def _axis_value(source: _Source, axis: str, value: Any, at: tuple) -> tuple[dict[str, Any], str]:
-    """The fields one axis value sets, and its label in run names."""
+def _axis_value(source: _Source, axis: str, value: Any, at: tuple) -> dict[str, Any]:
+    """The fields one axis value sets (its label in run names comes from them, once overrides have applied)."""
     if isinstance(value, dict) and not (axis in FIELD_TYPES and typing.get_origin(FIELD_TYPES[axis]) is not None):
         if not value:
             raise source.error("an empty mapping sets nothing", at, fix="give the mapping at least one field")
-        fields = {k: _field_value(source, k, v, (*at, k)) for k, v in value.items()}
-        return fields, "-".join(_label(k, v) for k, v in fields.items())
+        return {k: _field_value(source, k, v, (*at, k)) for k, v in value.items()}
     if axis not in _FIELDS:
         close = difflib.get_close_matches(str(axis), _FIELDS, n=1)
         hint = f"did you mean '{close[0]}'? Or, as a" if close else "As a"
@@ -314,8 +317,7 @@ def _axis_value(source: _Source, axis: str, value: Any, at: tuple) -> tuple[dict
             field=str(axis),
             fix=f"{hint} label for several fields, give mapping values: {axis}: [{{method: lora, rank: 4}}]",
         )
-    value = _field_value(source, axis, value, at)
-    return {axis: value}, _label(axis, value)
+    return {axis: _field_value(source, axis, value, at)}
 
 
 def _overrides(source: _Source, overrides: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -370,7 +372,7 @@ def _named_runs(source: _Source, candidates: list[_Candidate], sweep_name: str) 
     varying = [a for a in axes if len({c.labels.get(a) for c in candidates}) > 1]
     runs: list[SweepRun] = []
     seen: dict[str, _Candidate] = {}
-    trains: dict[str, str] = {}  # what a run trains (its inert fields left out) -> its name
+    trains: dict[str, str] = {}  # what a run trains -> its name
     conditions: dict[str, _Candidate] = {}
     for c in candidates:
         condition = "__".join(c.labels[a] for a in varying if a in c.labels)
@@ -379,10 +381,7 @@ def _named_runs(source: _Source, candidates: list[_Candidate], sweep_name: str) 
         twin = trains.setdefault(json.dumps(config.trained(), sort_keys=True, default=str), name)
         if twin != name:
             raise source.error(
-                f"runs {twin} and {name} would train identically"
-                + (f" ({', '.join(config.inert())} do nothing for method {config.method})" if config.inert() else ""),
-                ("grid", c.block),
-                fix="list each run once: fields that do nothing for a method do not make another run",
+                f"runs {twin} and {name} would train identically", ("grid", c.block), fix="list each run once"
             )
         clash = seen.get(name.lower())
         if clash is not None:

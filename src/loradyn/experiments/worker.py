@@ -55,17 +55,28 @@ def _is_complete(run_dir: Path) -> bool:
 
 def _die_with(parent: int) -> None:
     """End this worker when the sweep that started it (``parent``) is gone, killed outright included: a thread
-    watches the parent process, so that no run goes on training unwatched beside the next sweep. The run
-    resumes from its last checkpoint when the sweep is started again."""
+    watches this process's parent (the sweep, or a launcher between them), so that no run goes on training
+    unwatched beside the next sweep. The run resumes from its last checkpoint when the sweep is started again."""
+    watched = os.getppid()
+    if not _alive(parent):  # gone already, before the watch began
+        raise SystemExit(143)
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while os.getppid() == watched and _alive(parent):
             time.sleep(1.0)
         os.kill(os.getpid(), signal.SIGTERM)
 
-    if os.getppid() != parent:  # gone already, before the watch began
-        raise SystemExit(143)
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process of that id: alive
+        return True
+    return True
 
 
 @contextlib.contextmanager

@@ -147,5 +147,8 @@ def _annotations(run_dir: Path, ids: np.ndarray) -> pd.DataFrame:
     table = examples[[c for c in EXAMPLE_COLUMNS if c in examples]]
     votes = examples.filter(regex="^votes_")
     if votes.shape[1] >= 2:
-        table = table.assign(label_skewness=stats.skew(votes.to_numpy(dtype=float), axis=1))
+        counts = votes.to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):  # equal counts have no spread: skewness 0, not NaN
+            skew = np.where(np.ptp(counts, axis=1) == 0, 0.0, stats.skew(counts, axis=1))
+        table = table.assign(label_skewness=skew)
     return table

@@ -110,9 +110,12 @@ def _authors_partial(metrics: pd.DataFrame, tests: list[dict[str, Any]]) -> dict
     rho = stats.spearmanr(time, entropy)
     out["spearman"] = {"estimate": float(rho.statistic), "pvalue": float(rho.pvalue)}
     tests.append({"test": "spearman threshold_learning_time", "pvalue": out["spearman"]["pvalue"]})
-    covariates = [c for c in (*LENGTHS, "majority_confidence", "label_skewness") if c in frame]
-    varying = [c for c in covariates if frame[c].nunique() > 1]  # alphaNLI's two-count skewness is always 0
-    out["partial"] = {c: partial_spearman(time, entropy, frame[c].to_numpy()).to_dict() for c in varying}
+    out["partial"] = {}
+    for c in (*LENGTHS, "majority_confidence", "label_skewness"):
+        known = frame[c].notna().to_numpy() if c in frame else np.zeros(len(frame), dtype=bool)
+        # a covariate that does not vary controls nothing: alphaNLI's two counts always have skewness 0
+        if known.sum() >= MIN_CONTROLLED and frame.loc[known, c].nunique() > 1:
+            out["partial"][c] = partial_spearman(time[known], entropy[known], frame.loc[known, c].to_numpy()).to_dict()
     tests += [
         {"test": f"partial threshold_learning_time | {c}", "pvalue": r["pvalue"]} for c, r in out["partial"].items()
     ]
@@ -132,7 +135,7 @@ def _regression(metrics: pd.DataFrame, tests: list[dict[str, Any]], *, data_map:
     base, source = DATA_MAPS[data_map]
     frame = metrics[["aulc", *base, "entropy"]].dropna() if set(base) <= set(metrics) else pd.DataFrame()
     if len(frame) < MIN_CONTROLLED or (frame[list(base)].std() == 0).any():
-        return {"skipped": f"needs a data map ({source}) of 10 or more examples that vary"}
+        return {"skipped": f"needs a data map ({source}) of {MIN_CONTROLLED} or more examples that vary"}
     result = hierarchical_regression(frame["aulc"], frame[list(base)], frame["entropy"])
     tests.append(
         {"test": f"hierarchical regression aulc: entropy beyond the {data_map} data map", "pvalue": result.pvalue}

@@ -333,8 +333,12 @@ class RunConfig:
         unknown = sorted(set(self.report_to or ()) - set(TRACKERS))
         if unknown:
             raise ValueError(f"report_to takes {', '.join(TRACKERS)}; got {', '.join(unknown)}")
-        if self.method != "lora" and self.alpha is not None:
-            raise ValueError(f"alpha applies to LoRA only, not to method={self.method!r}")
+        for name in INERT[self.method]:  # one rule: a field the method does not read cannot be set for it
+            if getattr(self, name) != _FIELD_DEFAULTS[name]:
+                raise ValueError(
+                    f"{name} applies to {APPLIES_TO[name]} only, not to method={self.method!r}; got "
+                    f"{shown(getattr(self, name))}"
+                )
         if self.soft_labels and self.dataset in STANDARD:
             raise ValueError(
                 f"soft_labels needs annotator votes, and {self.dataset} has none: use a chaosnli-* dataset or a "
@@ -346,14 +350,10 @@ class RunConfig:
                 "trained on: use one or the other"
             )
 
-    def inert(self) -> tuple[str, ...]:
-        """The fields that do nothing for this configuration's method (LoRA's rank under IA3, IA3's feed-forward
-        modules under LoRA, the adapted modules under full fine-tuning)."""
-        return INERT[self.method]
-
     def trained(self) -> dict[str, Any]:
-        """The configuration without its inert fields: two configurations that train identically are equal here."""
-        return {k: v for k, v in self.to_dict().items() if k not in self.inert()}
+        """The configuration without the fields its method does not read: two configurations that train
+        identically are equal here."""
+        return trained_fields(self.to_dict())
 
     @property
     def bulk_draw_seed(self) -> int:
@@ -371,6 +371,27 @@ INERT = {
     "ia3": ("rank", "alpha", "lora_dropout"),
     "full": ("rank", "alpha", "lora_dropout", "targets", "feedforward_modules"),
 }
+#: The methods that read each of those fields.
+APPLIES_TO = {
+    "rank": "LoRA",
+    "alpha": "LoRA",
+    "lora_dropout": "LoRA",
+    "feedforward_modules": "IA3",
+    "targets": "LoRA and IA3",
+}
+_FIELD_DEFAULTS = {
+    f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    for f in dataclasses.fields(RunConfig)
+}
+
+
+def trained_fields(config: dict[str, Any]) -> dict[str, Any]:
+    """A configuration (a mapping, as run.json or a plan holds it) without the fields its method does not read:
+    what decides whether two runs train the same, whichever loradyn wrote them (0.2.0 kept a sweep base's LoRA rank
+    in its IA3 and full fine-tuning runs)."""
+    return {k: v for k, v in config.items() if k not in INERT.get(config.get("method"), ())}
+
+
 #: No integer field (rank, epochs, seed, item counts, ...) means anything at or beyond 2^31; larger values reach
 #: C++ code as overflows.
 MAX_INT = 2**31
@@ -385,11 +406,7 @@ def shown(value: Any, limit: int = 80) -> str:
 def with_defaults(stored: dict[str, Any]) -> dict[str, Any]:
     """A configuration as a run or sweep file stored it (JSON), with every field added to `RunConfig` since then
     set to its default: a run made before a field existed was made with the field's default."""
-    defaults = {
-        f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        for f in dataclasses.fields(RunConfig)
-    }
-    return {**defaults, **stored}
+    return {**_FIELD_DEFAULTS, **stored}
 
 
 def stored_config(stored: Any, path: Path) -> dict[str, Any]:
@@ -506,6 +523,7 @@ def _expanded_size(node: yaml.Node) -> int:
 
     def size(n: yaml.Node) -> int:
         if id(n) not in sizes:
+            sizes[id(n)] = MAX_YAML_VALUES + 1  # until counted: an alias of a node inside itself expands forever
             if isinstance(n, yaml.MappingNode):
                 children = [c for pair in n.value for c in pair]
             elif isinstance(n, yaml.SequenceNode):

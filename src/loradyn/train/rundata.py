@@ -49,6 +49,12 @@ class RunData:
     validation: Examples
     table: pd.DataFrame
 
+    @property
+    def n_bulk(self) -> int:
+        """The bulk items composed in (``n_bulk`` less the drawn pairs equal to a tracked item; 0 without bulk)."""
+        origin = self.train.frame.get("origin")
+        return 0 if origin is None else int((origin == "bulk").sum())
+
     def fingerprint(self) -> dict[str, str]:
         """SHA-256 digests of what a run trains on and measures: ids, labels and weights of the training examples,
         the tracked positions and the validation set; a resumed run must match them."""
@@ -193,6 +199,14 @@ def _balanced(category: np.ndarray, chaos: np.ndarray) -> np.ndarray:
     drawn with one ``RandomState(42)`` category by category (the same draw for every run seed)."""
     members = [np.flatnonzero(chaos & (category == c)) for c in CATEGORIES]
     size = min(len(m) for m in members)
+    if size == 0:
+        empty = [c for c, m in zip(CATEGORIES, members, strict=True) if not len(m)]
+        raise DataError(
+            f"the balanced bucket takes as many items of each category as the smallest has, and the training items "
+            f"have no {' and no '.join(empty)} one",
+            field="train_categories",
+            fix="train on the categories the data has (e.g. train_categories: [clean]), or on all of them",
+        )
     rng = np.random.RandomState(BALANCED_SEED)
     return np.sort(np.concatenate([rng.choice(m, size=size, replace=False) for m in members]))
 

@@ -38,7 +38,7 @@ from loradyn.models.adapters import apply_method
 from loradyn.models.registry import resolve_model
 from loradyn.store import GRADIENT_NORMS, DynamicsStore
 from loradyn.train.batches import Encoded, collate, encode, epoch_batches, micro_batches, probe_batches
-from loradyn.train.config import RESUMABLE_CHANGES, RunConfig, with_defaults
+from loradyn.train.config import RESUMABLE_CHANGES, RunConfig, trained_fields, with_defaults
 from loradyn.train.lock import RunLock
 from loradyn.train.measurements import GradientMeasurements
 from loradyn.train.objective import Objective, vote_distributions
@@ -258,8 +258,8 @@ class Run:
                 path=self.dir,
                 fix="choose another --out, or pass --force to train it again from scratch",
             )
-        current = json.loads(json.dumps(self.config.to_dict()))  # as run.json holds it (string keys)
-        stored = with_defaults(previous["config"])
+        current = trained_fields(json.loads(json.dumps(self.config.to_dict())))  # as run.json holds it (string keys)
+        stored = trained_fields(with_defaults(previous["config"]))
         changed = {k for k, v in current.items() if stored.get(k) != v} - RESUMABLE_CHANGES
         if changed:
             raise DataError(
@@ -300,6 +300,7 @@ class Run:
             "model": {"decoder": self.decoder, "trainable_params": self.n_trainable, "total_params": self.n_params},
             "data": {
                 "n_train": len(self.trained),
+                "n_bulk": self.data.n_bulk,
                 "n_held_out": len(self.train_set.labels) - len(self.trained),
                 "n_tracked": len(self.data.tracked),
                 "n_validation": len(self.validation_set.labels),
@@ -355,7 +356,8 @@ class Run:
             except (OSError, RuntimeError, ValueError, TypeError, KeyError, EOFError, pickle.UnpicklingError) as err:
                 print(f"{self.dir.name}: cannot read {folder} ({type(err).__name__}: {err})", file=sys.stderr)
                 continue
-            missing = self.store.missing_parts(progress.part)
+            # parts the checkpoint relies on must be there, unless the store was finalized (killed while finishing)
+            missing = [] if self.store.finalized() else self.store.missing_parts(progress.part)
             if missing:  # their rows cannot be recorded again: the model of those checkpoints is gone
                 raise DataError(
                     f"cannot resume: {len(missing)} of the {progress.part} recorded parts the checkpoint relies on are "
@@ -444,7 +446,8 @@ class Run:
     def _train_step(self, positions: np.ndarray, progress: RunProgress, epoch: int) -> float:
         """One optimizer step over a global batch (see `_accumulate`); returns the batch's training loss."""
         loss, correct = self._accumulate(positions, progress, epoch)
-        if not math.isfinite(loss):  # before the step: the last checkpoint stays the last good state
+        diverged = torch.tensor(0.0 if math.isfinite(loss) else 1.0, device=self.accelerator.device)
+        if float(self.accelerator.reduce(diverged, reduction="sum")) > 0:  # every process stops, none waits on another
             raise DataError(
                 f"the training loss is {loss} at step {progress.step + 1}: the run diverged",
                 path=self.dir,

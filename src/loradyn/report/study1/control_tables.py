@@ -145,7 +145,7 @@ def regression_table(conditions: list[Condition]) -> Table | None:
             delta = _mean([f["delta_r2"] for f in fits])
             significant = sum(f["pvalue"] < 0.05 for f in fits)
             record |= {f"{name}_r2_map": r2, f"{name}_delta_r2": delta, f"{name}_significant": significant}
-            cells += [num(r2), f"{delta:.4f}", f"{significant} of {len(fits)}"] if fits else [DASH, DASH, "not fitted"]
+            cells += [num(r2), num(delta, 4), f"{significant} of {len(fits)}"] if fits else [DASH, DASH, "not fitted"]
         rows.append(cells)
         data.append(record)
     if not any(r[1] != DASH or r[4] != DASH for r in rows):

@@ -162,18 +162,17 @@ def _controls(data: pd.DataFrame, claim: str) -> list[dict[str, str]]:
     if data.empty:
         return [_row(finding, claim, "no run has entropy", None), _row(strict, "", "no run has entropy", None)]
     columns = [c for c in data if c.startswith(("within_label_", "partial_")) and c != "partial_strict"]
-    ok = data[columns].apply(lambda row: bool((row.dropna() > 0).all()) and row.notna().any(), axis=1)
-    strict_ok = data["partial_strict"] > 0
-    strict_here = f"{int(strict_ok.sum())} of {len(data)} conditions"
-    if data["partial_strict"].isna().all():
-        return [
-            _row(finding, claim, f"{int(ok.sum())} of {len(data)} conditions", bool(ok.all())),
-            _row(strict, "", "undefined (no majority confidence, or the controls determine entropy)", None),
-        ]
-    return [
-        _row(finding, claim, f"{int(ok.sum())} of {len(data)} conditions (means over seeds)", bool(ok.all())),
-        _row(strict, "", strict_here, bool(strict_ok.all())),
+    controlled = data[data[columns].notna().any(axis=1)]  # a condition of too few items has no control: not judged
+    ok = controlled[columns].apply(lambda row: bool((row.dropna() > 0).all()), axis=1)
+    rows = [
+        _row(finding, claim, f"{int(ok.sum())} of {len(controlled)} conditions (means over seeds)", bool(ok.all()))
+        if len(controlled)
+        else _row(finding, claim, "no condition has enough items for the controls", None)
     ]
+    if data["partial_strict"].isna().all():
+        return [*rows, _row(strict, "", "undefined (no majority confidence, or the controls determine entropy)", None)]
+    strict_ok = data["partial_strict"].dropna() > 0
+    return [*rows, _row(strict, "", f"{int(strict_ok.sum())} of {len(strict_ok)} conditions", bool(strict_ok.all()))]
 
 
 def _authors_partial(data: pd.DataFrame, claim: str) -> dict[str, str]:
