@@ -418,8 +418,9 @@ def test_the_interactive_map_escapes_text_and_draws_every_tracked_example(report
     assert page.count("<circle cx=") == len(_metrics(root, "lora-r4__s42"))
     assert "window.pwned" in page and "</script><script>window.pwned" not in page
     payload = re.search(r'<script type="application/json" id="datamap-data">(.*?)</script>', page, re.S).group(1)
-    records = json.loads(payload)
-    assert records[0]["premise"].startswith(TRICKY) and records[0]["hypothesis"] == "a plain hypothesis"
+    columns = json.loads(payload)  # one array per field
+    assert columns["premise"][0].startswith(TRICKY) and columns["hypothesis"][0] == "a plain hypothesis"
+    assert len(payload.encode()) < 450 * len(columns["id"])  # compact: no key repeated per point, short numbers
 
 
 def test_the_command_line_reports_and_refuses_to_mix_families(report, tmp_path):
@@ -450,13 +451,13 @@ def test_a_real_run_feeds_the_map_with_its_examples(data_dir, tmp_path):
     assert page.count("<circle cx=") == len(metrics) == 32
     assert "the run's `examples.parquet`" in result["map_note"] and "probe checkpoints" in page  # one epoch
     payload = re.search(r'<script type="application/json" id="datamap-data">(.*?)</script>', page, re.S).group(1)
-    records = {r["id"]: r for r in json.loads(payload)}
+    columns = json.loads(payload)
     chaos = load_examples("chaosnli-snli", data_dir=data_dir).frame.set_index("example_id")
-    for example_id, record in list(records.items())[:5]:
-        assert record["premise"] == chaos.loc[example_id, "premise"]
-        assert record["hypothesis"] == chaos.loc[example_id, "hypothesis"]
+    for i, example_id in enumerate(columns["id"][:5]):
+        assert columns["premise"][i] == chaos.loc[example_id, "premise"]
+        assert columns["hypothesis"][i] == chaos.loc[example_id, "hypothesis"]
         votes = {k: chaos.loc[example_id, f"votes_{k}"] for k in ("entailment", "neutral", "contradiction")}
-        assert record["votes"] == votes and sum(votes.values()) == 100
+        assert {k: v[i] for k, v in columns["votes"].items()} == votes and sum(votes.values()) == 100
     assert {"table1", "unlearning", "controls", "accuracy"} <= set(result["tables"])
     assert (sweep / "report-figures" / "calibration.png").is_file()
 

@@ -184,8 +184,9 @@ def test_hovering_a_point_shows_its_text(page):
         browser.call("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
         tip = browser.evaluate("document.getElementById('datamap-tip').innerText")
         assert browser.evaluate("document.getElementById('datamap-tip').hidden") is False
-        data = json.loads(browser.evaluate("document.getElementById('datamap-data').textContent"))[int(top)]
-        assert f"id: {data['id']}" in tip and f"premise: {data['premise']}" in tip and TRICKY in tip
+        columns = json.loads(browser.evaluate("document.getElementById('datamap-data').textContent"))
+        item, premise = columns["id"][int(top)], columns["premise"][int(top)]
+        assert f"id: {item}" in tip and f"premise: {premise}" in tip and TRICKY in tip
         assert "hypothesis: a plain hypothesis" in tip and "nats (" in tip
         browser.call("Input.dispatchMouseEvent", type="mouseMoved", x=5, y=5)
         assert browser.evaluate("document.getElementById('datamap-tip').hidden") is True

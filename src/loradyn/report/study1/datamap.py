@@ -163,22 +163,21 @@ def datamap_svg(points: pd.DataFrame, details: pd.DataFrame, *, title: str) -> s
         f"<text x='{WIDTH - RIGHT + 32}' y='{TOP + 18 + 20 * k}'>{html.escape(category)}</text>"
         for k, (category, color) in enumerate(CATEGORY_COLORS.items())
     ]
-    records = []
     merged = points.merge(details, on="example_id", how="left")
     votes = [c for c in merged if c.startswith("votes_")]
-    for _, row in merged.iterrows():
-        record = {  # numbers to the digits the tooltip shows, so that a page of thousands of points stays small
-            "id": row["example_id"],
-            **{f: row[f] for f in TEXT_FIELDS if f in merged and isinstance(row[f], str)},
-            "votes": {c[len("votes_") :]: int(row[c]) for c in votes if pd.notna(row[c])},
-            "entropy": _rounded(row["entropy"]),
-            "category": row["category"],
-            "label": row["label"],
-            "confidence": _rounded(row["confidence"]),
-            "variability": _rounded(row["variability"]),
-            "aulc": _rounded(row["aulc"]),
-        }
-        records.append(jsonable(record))
+    text = [f for f in TEXT_FIELDS if f in merged and merged[f].map(lambda v: isinstance(v, str)).any()]
+    # one array per field (the keys once, not once per point), numbers to the digits the tooltip shows: a page of
+    # thousands of points stays small
+    columns = {
+        "id": merged["example_id"].tolist(),
+        **{f: [v if isinstance(v, str) else None for v in merged[f]] for f in text},
+        "votes": {c[len("votes_") :]: [int(v) if pd.notna(v) else None for v in merged[c]] for c in votes},
+        "entropy": [_rounded(v) for v in merged["entropy"]],
+        "category": merged["category"].tolist(),
+        "label": merged["label"].tolist(),
+        **{k: [_rounded(v) for v in merged[k]] for k in ("confidence", "variability", "aulc")},
+    }
+    records = jsonable(columns)
     payload = json.dumps(records, ensure_ascii=False, allow_nan=False)
     payload = payload.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
     return f"""<figure class="datamap">
@@ -229,18 +228,19 @@ _SCRIPT = """
   svg.addEventListener("mouseover", function (event) {
     var i = event.target.getAttribute("data-i");
     if (i === null) { return; }
-    var d = data[Number(i)];
+    i = Number(i);
     tip.textContent = "";
-    line("id", d.id);
+    line("id", data.id[i]);
     ["premise", "hypothesis", "text", "obs1", "obs2", "hyp1", "hyp2"].forEach(function (f) {
-      if (d[f] !== undefined) { line(f, d[f]); }
+      if (data[f] !== undefined && data[f][i] !== null) { line(f, data[f][i]); }
     });
-    var votes = Object.keys(d.votes).map(function (k) { return k + " " + d.votes[k]; }).join(", ");
+    var votes = Object.keys(data.votes).filter(function (k) { return data.votes[k][i] !== null; })
+      .map(function (k) { return k + " " + data.votes[k][i]; }).join(", ");
     if (votes) { line("votes", votes); }
-    line("entropy", fixed(d.entropy, 3) + " nats (" + d.category + ")");
-    if (d.label !== null) { line("gold label", String(d.label)); }
-    line("confidence / variability", fixed(d.confidence, 3) + " / " + fixed(d.variability, 3));
-    line("AULC", fixed(d.aulc, 3));
+    line("entropy", fixed(data.entropy[i], 3) + " nats (" + data.category[i] + ")");
+    if (data.label[i] !== null) { line("gold label", String(data.label[i])); }
+    line("confidence / variability", fixed(data.confidence[i], 3) + " / " + fixed(data.variability[i], 3));
+    line("AULC", fixed(data.aulc[i], 3));
     tip.hidden = false;
     event.target.classList.add("hover");
   });
