@@ -129,3 +129,17 @@ def test_every_help_names_arguments_plainly_and_shows_flags_bare():
     assert "train [OPTIONS] CONFIG" in usage
     version = click_runner.invoke(group, ["--version"])
     assert version.exit_code == 0 and version.output.startswith("loradyn 0.")
+
+
+def test_only_bad_input_is_a_user_error_and_anything_else_a_bug_with_its_traceback(data_dir, tmp_path, monkeypatch):
+    import loradyn.cli.data as data_cli
+
+    def broken(*args, **kwargs):
+        raise ValueError("an internal invariant broke")  # not a DataError: a bug, whatever its type
+
+    monkeypatch.setenv("LORADYN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(data_cli, "summarize_annotated", broken)
+    result = runner.invoke(app, ["data", "summary", "chaosnli-snli", "--data-dir", str(data_dir)])
+    assert result.exit_code == 1 and "unexpected ValueError: an internal invariant broke" in result.output
+    (log,) = (tmp_path / "loradyn-errors").iterdir()
+    assert "Traceback" in log.read_text() and str(log) in result.output.replace("\n", "")

@@ -143,6 +143,20 @@ TRAIN = [
         ("rank=100000",),
         ("field 'rank'", "rank 100,000 exceeds the adapted layers' smaller dimension, 384"),
     ),
+    # bad input found while the data are composed is bad input too (it was an "unexpected error" once only a
+    # DataError counted as one)
+    train(
+        "n-bulk-above-split",
+        "--set n_bulk=999999 with ag-news' 5,000 items",
+        ("n_bulk=999999", "n_tracked=null"),
+        ("field 'n_bulk'", "n_bulk=999999 but", "only 5000 are available"),
+    ),
+    train(
+        "buckets-without-votes",
+        "train_categories with ag-news, which has no annotator votes",
+        ("train_categories=[clean]",),
+        ("field 'train_categories'", "train_categories needs annotated items"),
+    ),
     train("rank-zero", "--set rank=0", ("rank=0",), ("field '--set rank'", "rank must be a positive integer")),
     train("rank-negative", "--set rank=-4", ("rank=-4",), ("rank must be a positive integer, got -4",)),
     train(

@@ -73,8 +73,9 @@ def file_mapping(text_fields, count_fields, labels_field, label_names, id_field,
 
 
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """One readable line on stderr instead of a traceback: bad input and unusable files exit with status 2; an
-    unexpected error exits with 1 and says where its full traceback was written."""
+    """One readable line on stderr instead of a traceback: bad input (a `DataError`, raised where the input is
+    checked) and unusable files exit with status 2; anything else is unexpected, a bug: it exits with 1 and says where
+    its full traceback was written."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -82,7 +83,7 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except typer.Exit:
             raise
-        except (DataError, ValueError) as err:
+        except DataError as err:  # bad input, said as such where it is found; any other error is a bug
             fail(str(err))
         except OSError as err:
             where = f"{err.filename}: " if err.filename else ""

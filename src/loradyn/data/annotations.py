@@ -10,6 +10,8 @@ from typing import Literal
 
 import numpy as np
 
+from loradyn.errors import DataError
+
 #: Category thresholds on annotation entropy in nats, as in the first study: clean H < 0.4,
 #: ambiguous 0.4 <= H < 0.7, contested H >= 0.7.
 CATEGORY_THRESHOLDS = (0.4, 0.7)
@@ -108,8 +110,10 @@ def stratified_split(strata: np.ndarray, *, test_size: float = 0.2, seed: int = 
     strata = np.asarray(strata)
     values, sizes = np.unique(strata, return_counts=True)
     if sizes.min() < 2:
-        raise ValueError(
-            f"a stratified split needs at least 2 items per stratum; {values[sizes.argmin()]!r} has {sizes.min()}"
+        raise DataError(
+            f"a stratified split needs at least 2 items per stratum; {values[sizes.argmin()]!r} has {sizes.min()}",
+            field="split",
+            fix="give at least 2 items of every entropy category (a file of a few items cannot be split 80/20)",
         )
     from sklearn.model_selection import StratifiedShuffleSplit
 

@@ -63,9 +63,10 @@ def compose(
     if n_bulk is None:
         n_bulk = len(bulk)
     if not 0 <= n_bulk <= len(bulk):
-        raise ValueError(
-            f"n_bulk={n_bulk} but {bulk.name} has {len(bulk)} items; pass n_bulk between 0 and {len(bulk)}, or "
-            "n_bulk: all"
+        raise DataError(
+            f"n_bulk={n_bulk} but {bulk.name} has {len(bulk)} items",
+            field="n_bulk",
+            fix=f"pass n_bulk between 0 and {len(bulk)}, or n_bulk: all",
         )
     drawn = np.sort(np.random.RandomState(seed).choice(len(bulk), size=n_bulk, replace=False))
     fields = list(chaos.task.text_fields)

@@ -48,7 +48,11 @@ def default_targets(model_type: str, method: Method) -> tuple[str, ...]:
         targets = IA3_MODULES[model_type][0] if model_type in IA3_MODULES else None
         targets = targets or TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING.get(model_type)
     if not targets:
-        raise ValueError(f"no default {method} target modules for architecture {model_type!r}; pass targets=[...]")
+        raise DataError(
+            f"no default {method} target modules for architecture {model_type!r}",
+            field="targets",
+            fix="name the modules to adapt: targets: [...]",
+        )
     return tuple(targets)
 
 
@@ -129,7 +133,11 @@ def apply_method(
             tuple(feedforward_modules) if feedforward_modules is not None else default_feedforward(model_type, targets)
         )
         if not set(feedforward) <= set(targets):
-            raise ValueError(f"feedforward_modules {sorted(set(feedforward) - set(targets))} must also be targets")
+            raise DataError(
+                f"feedforward_modules {sorted(set(feedforward) - set(targets))} are not among the targets",
+                field="feedforward_modules",
+                fix="list every feed-forward module in targets too",
+            )
         config = IA3Config(
             task_type=TaskType.SEQ_CLS, target_modules=list(targets), feedforward_modules=list(feedforward)
         )

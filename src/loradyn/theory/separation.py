@@ -70,7 +70,12 @@ def learning_steps(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     probes = read_dynamics(run_dir, mode="probe")
     probes = probes[probes["target"] == "noisy"]
     if probes.empty:
-        raise ValueError(f"{run_dir}: no probe rows against the noisy labels; train with noise and record_labels=both")
+        raise DataError(
+            "no probe rows against the noisy labels",
+            path=run_dir,
+            field="record_labels",
+            fix="train with noise and record_labels: both",
+        )
     ids, steps, (correct,) = checkpoint_matrices(
         probes.assign(correct=learned(probes["pred"], probes["label"])), ("correct",)
     )

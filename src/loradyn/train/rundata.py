@@ -97,7 +97,9 @@ def build_run_data(config: RunConfig) -> RunData:
     injected = read_injected(config.dataset) if is_injected(config.dataset) else None
     name = injected.source.split("/")[0] if injected else config.dataset
     if injected and config.noise_rate > 0:
-        raise ValueError(f"{config.dataset} already has injected noise; set noise_rate: 0 to train on it")
+        raise DataError(
+            f"{config.dataset} already has injected noise", field="noise_rate", fix="set noise_rate: 0 to train on it"
+        )
     if injected.examples.has_votes if injected else is_annotated(name):
         examples = (
             injected.examples if injected else load_examples(name, data_dir=config.data_dir, mapping=_mapping(config))
@@ -173,7 +175,11 @@ def build_run_data(config: RunConfig) -> RunData:
         tracked = _fold(config, train)
         weights[tracked] = 0.0
     if not (weights > 0).any():
-        raise ValueError("no example is left to train on: check train_categories, exclude_ids and folds")
+        raise DataError(
+            "no example is left to train on",
+            field="train_categories",
+            fix="check train_categories, exclude_ids and folds",
+        )
     table = _example_table(train, original, is_noisy, weights, tracked, validation, annotations)
     return RunData(train, original, is_noisy, weights, tracked, validation, table)
 
@@ -216,7 +222,11 @@ def _weights(config: RunConfig, train: Examples, annotations: pd.DataFrame | Non
     weights = np.ones(len(train))
     if config.train_categories is not None:
         if annotations is None:
-            raise ValueError("train_categories needs annotated items: use a chaosnli-* dataset")
+            raise DataError(
+                "train_categories needs annotated items",
+                field="train_categories",
+                fix="use a chaosnli-* dataset or a multi-annotator file",
+            )
         category = train.frame["example_id"].map(annotations.set_index("example_id")["category"]).to_numpy()
         chaos = (train.frame["origin"] == "annotated").to_numpy()
         if config.train_categories == BALANCED:
@@ -256,7 +266,11 @@ def _noisy_labels(config: RunConfig, train: Examples, annotations: pd.DataFrame 
     seed = config.seed if config.noise_seed is None else config.noise_seed
     if config.noise_scope == "clean_tracked":
         if annotations is None:
-            raise ValueError("noise_scope='clean_tracked' needs annotated tracked items: use a chaosnli-* dataset")
+            raise DataError(
+                "noise_scope='clean_tracked' needs annotated tracked items",
+                field="noise_scope",
+                fix="use a chaosnli-* dataset or a multi-annotator file",
+            )
         tracked = np.flatnonzero(train.frame["origin"].to_numpy() == "annotated")
         entropy = annotations.set_index("example_id").loc[train.ids[tracked], "entropy"].to_numpy()
         flips = clean_item_noise(train.labels[tracked], entropy, rate=config.noise_rate, n_classes=n_classes, seed=seed)
@@ -266,7 +280,11 @@ def _noisy_labels(config: RunConfig, train: Examples, annotations: pd.DataFrame 
     counts = None
     if config.noise_kind == "human":
         if not train.has_votes or train.frame[train.task.vote_columns()].isna().any().any():
-            raise ValueError("noise_kind='human' needs annotator votes for every training item")
+            raise DataError(
+                "noise_kind='human' needs annotator votes for every training item",
+                field="noise_kind",
+                fix="use noise_kind: symmetric, or a dataset with votes and no bulk",
+            )
         counts = train.counts
     return inject_noise(
         train.labels,
