@@ -22,6 +22,7 @@ from loradyn.errors import DataError
 from loradyn.experiments.kfold import assemble_oof, fold_dirs
 from loradyn.experiments.ract_config import RactConfig, load_ract_config
 from loradyn.experiments.ract_rounds import run_ract
+from loradyn.noisy.memorisation import memorisation_curve, separation
 from loradyn.report.paper import STUDY2
 from loradyn.report.ract import ract_page
 from loradyn.store import read_dynamics
@@ -99,6 +100,12 @@ def test_equal_ranks_are_a_clear_error(tmp_path):
         ({"window": [0.9, 0.5]}, "field 'window': window must be"),
         ({"epochs": 0}, r":\d+: field 'epochs': epochs must be positive"),
         ({"learning_rate": 0.1}, r":\d+: field 'learning_rate': unknown field.*RACT's: low_rank"),
+        ({"rank_curve": {"rank": [1, 4]}}, r"field 'rank_curve': expected a mapping of rank, noise_rate"),
+        ({"rank_curve": {"rank": [1, 1], "noise_rate": [0.2]}}, "rank_curve rank must be a list of distinct values"),
+        ({"rank_curve": {"rank": [0, 4], "noise_rate": [0.2]}}, "ranks must be positive integers"),
+        ({"rank_curve": {"rank": [4], "noise_rate": [1.2]}}, r"noise rates must lie in \[0, 1\)"),
+        ({"rank_curve": {"rank": [4], "noise_rate": [0.2], "seed": [-1]}}, "seeds must be non-negative integers"),
+        ({"rank_curve": {"rank": [4], "noise_rate": [0.2], "epochs": [3]}}, "expected a mapping of rank"),
     ],
 )
 def test_bad_ract_configs_name_the_field_and_the_fix(tmp_path, values, message):
@@ -315,7 +322,7 @@ def test_ract_resumes_without_training_and_the_cli_writes_its_page(tiny_ract, tm
     assert f"| 30% | 1 | 19 ({noisy['n_flagged_noisy']} noisy) | {noisy['low_accuracy']:.3f} |" in page
     assert f"| 0% | 1 | 0 (0 noisy) | {clean['low_accuracy']:.3f} | {clean['oracle_accuracy']:.3f} |" in page
     assert f"| rank discrepancy detection F1 | {noisy['f1']:.3f} | 0.911 |" in page
-    assert f"| clean-test accuracy after RACT, removed | {noisy['removed_accuracy']:.3f} | 0.9146 |" in page
+    assert f"| clean-test accuracy after RACT, rank 16, removed | {noisy['removed_accuracy']:.3f} | 0.9146 |" in page
     beats = "holds" if noisy["f1"] > noisy["baseline_f1"] else "does NOT hold"
     assert f"the better of the runs) in F1: {beats} ({noisy['f1']:.3f} vs {noisy['baseline_f1']:.3f}" in page
     assert "At 0% noise there is nothing to detect: RACT flags 0 clean example(s)" in page
@@ -343,37 +350,79 @@ def test_verdicts_follow_the_numbers(tiny_ract):
 
     good = with_numbers(0.95, 0.90, 0.92, 0.85, 0.88)
     assert "in F1: holds (0.950 vs 0.900" in good
-    assert "retraining without the flagged examples beats training on the noisy data: holds (0.920 vs 0.850" in good
+    assert (
+        "retraining rank 16 without the flagged examples beats training it on the noisy data: holds (0.920 vs 0.850"
+        in good
+    )
     assert "the rank-4 adapter resists the noise better than the rank-16 one (clean-test accuracy): holds" in good
     assert f"reaches the paper's {STUDY2['ract_detection_f1']:.1%} detection F1: holds (95.0% here)" in good
     assert "reaches the paper's 91.46%: holds (92.00% here" in good
     bad = with_numbers(0.85, 0.90, 0.80, 0.85, 0.80)
     assert "in F1: does NOT hold (0.850 vs 0.900" in bad
-    assert "beats training on the noisy data: does NOT hold (0.800 vs 0.850" in bad
+    assert "beats training it on the noisy data: does NOT hold (0.800 vs 0.850" in bad
     assert "detection F1: does NOT hold (85.0% here)" in bad
 
 
 def test_ract_trains_through_the_sweep_executor(tmp_path, data_dir):
     """The command line's way: the steps train in worker processes of the local executor, two at a time, in two
-    rounds (before detection, then the retrainings), and resume like any other."""
-    path = _yaml(tmp_path / "tiny.yaml", **TINY, data_dir=str(data_dir))
-    result = _cli(["ract", str(path), "--out", str(tmp_path / "out"), "--jobs", "2", "--json"])
+    rounds (before detection, then the retrainings), and resume like any other; the low rank is retrained too
+    (the paper's RACT) and claim (ii)'s rank curve trains the ranks no other step has."""
+    curve = {"rank": [1, 4], "noise_rate": [0.3]}
+    path = _yaml(tmp_path / "tiny.yaml", **TINY, data_dir=str(data_dir), retrain_low=True, rank_curve=curve)
+    page = tmp_path / "page.md"
+    result = _cli(["ract", str(path), "--out", str(tmp_path / "out"), "--jobs", "2", "--json", "--report", str(page)])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     (setting,) = summary["settings"]
     assert setting["n_flagged"] == round(0.3 * 64) and setting["removed_accuracy"] is not None
     finished = [line for line in result.stderr.splitlines() if line.startswith("ract: ") and " complete in " in line]
     assert sorted(line.split()[1] for line in finished) == [
+        "noise0.3-seed42/curve-r1",  # the rank curve's rank 1; its rank 4 is the low-rank run
         "noise0.3-seed42/downweighted-r16",
         "noise0.3-seed42/high-r16",
         "noise0.3-seed42/low-r4",
         "noise0.3-seed42/removed-r16",
+        "noise0.3-seed42/removed-r4",
         "oracle-seed42",
     ]
-    assert [line.split()[1] for line in finished][-2:] in (
-        ["noise0.3-seed42/removed-r16", "noise0.3-seed42/downweighted-r16"],
-        ["noise0.3-seed42/downweighted-r16", "noise0.3-seed42/removed-r16"],
-    )  # the retrainings come after detection
+    retrained = {"removed-r16", "downweighted-r16", "removed-r4"}
+    assert {line.split()[1].split("/")[1] for line in finished[-3:]} == retrained  # after detection
+    low_removed = json.loads((tmp_path / "out" / "noise0.3-seed42" / "removed-r4" / "run.json").read_text())
+    assert (
+        low_removed["config"]["rank"] == 4 and setting["removed_low_accuracy"] == low_removed["final"]["val_accuracy"]
+    )
+
+    # claim (i): capacity of the adapted modules (minilm's query and value, 12 of them) against n
+    assert summary["capacity"] == {
+        "n_train": 64,
+        "targets": ["query", "value"],
+        "modules": 12,
+        "dof": {"1": 12 * 767, "4": 12 * 4 * 764, "16": 12 * 16 * 752},
+        "brackets": False,
+    }
+    # claims (i) and (iii): each epoch of the low and high runs, read again from their training pass here
+    for role, rank in (("low", 4), ("high", 16)):
+        folder = tmp_path / "out" / "noise0.3-seed42" / f"{role}-r{rank}"
+        examples = pd.read_parquet(folder / "examples.parquet").query("split == 'train'")
+        is_noisy = examples.set_index("example_id")["is_noisy"]
+        dynamics = read_dynamics(folder, mode="inline")
+        expected = memorisation_curve(dynamics, is_noisy)
+        mine = [r for r in summary["memorisation"] if r["rank"] == rank]
+        assert [r["epoch"] for r in mine] == [1, 2]
+        np.testing.assert_allclose([r["noisy_fit"] for r in mine], expected["noisy_fit"])
+        assert mine[0]["noisy_median_step"] == pytest.approx(
+            separation(dynamics, is_noisy)["noisy_median_step"], nan_ok=True
+        )
+    # claim (ii): one seed, so SD is None; rank 4 is the low-rank run itself
+    curve_rows = {r["rank"]: r for r in summary["rank_curve"]}
+    assert set(curve_rows) == {1, 4} and curve_rows[4]["accuracy_mean"] == setting["low_accuracy"]
+    text = page.read_text()
+    for heading in ("Claim (i): memorisation", "Claim (ii): the optimal rank", "Claim (iii): temporal", "Claim (iv)"):
+        assert f"## {heading}" in text
+    assert "bracket the training set (r4: 36,672 < n = 64 < r16: 144,384): does NOT hold" in text
+    assert "![Noisy labels fitted over training, per rank](page-memorisation.png)" in text
+    assert (tmp_path / "page-memorisation.png").read_bytes()[:4] == b"\x89PNG"
+    assert "retraining rank 4 without the flagged examples beats training it on the noisy data" in text
     assert (tmp_path / "out" / ".logs").is_dir()  # each worker's output, as a sweep keeps it
     removed = json.loads((tmp_path / "out" / "noise0.3-seed42" / "removed-r16" / "run.json").read_text())
     detections = pd.read_parquet(tmp_path / "out" / "detections.parquet")

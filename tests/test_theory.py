@@ -52,6 +52,34 @@ def test_capacity_command(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("targets", "modules", "dof"),
+    [
+        # the pooler alone (RACT's capacity preset): one 384 x 384 module, r(768 - r)
+        ("pooler.dense", [("pooler.dense", 384, 384, 1)], 1 * (768 - 1)),
+        # query only: the six layers' query projections, not the value projections
+        ("query", [("query", 384, 384, 6)], 6 * 1 * (768 - 1)),
+        # a suffix matches every layer's module of that name; 'dense' alone would match four kinds
+        (
+            "attention.output.dense,pooler.dense",
+            [("attention.output.dense", 384, 384, 6), ("pooler.dense", 384, 384, 1)],
+            7 * 767,
+        ),
+    ],
+)
+def test_capacity_counts_only_the_adapted_modules(targets, modules, dof):
+    result = runner.invoke(
+        app,
+        ["theory", "capacity", "--model", "minilm", "--rank", "1", "--targets", targets, "--num-labels", "4", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    capacity = json.loads(result.stdout)
+    assert [(m["target"], m["d_in"], m["d_out"], m["count"]) for m in capacity["modules"]] == modules
+    assert capacity["dof"] == dof
+    # PEFT's own count of what trains: the adapters' A and B (r x 384 each per module) and the 4-class head
+    assert capacity["trainable_params"] == sum(c * 1 * (i + o) for _, i, o, c in modules) + 384 * 4 + 4
+
+
+@pytest.mark.parametrize(
     ("args", "message"), [(["--rank", "0"], "positive"), (["--targets", "q_proj"], "not in the model")]
 )
 def test_capacity_bad_input(args, message):

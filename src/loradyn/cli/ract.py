@@ -97,8 +97,19 @@ def ract_command(
     )
     if report is not None:
         from loradyn.report.ract import ract_page
+        from loradyn.report.ract_claims import memorisation_figure
 
-        page = ract_page(summary, command=command_line(), seconds=time.perf_counter() - started)
+        figure = None
+        if summary["memorisation_over_seeds"]:
+            figure = report.with_name(f"{report.stem}-memorisation.png")
+            write_atomic(figure, lambda tmp: memorisation_figure(summary, tmp))
+            summary = {**summary, "written": [*summary["written"], str(figure)]}
+        page = ract_page(
+            summary,
+            command=command_line(),
+            seconds=time.perf_counter() - started,
+            figure=figure.name if figure else None,
+        )
         write_atomic(report, lambda tmp: tmp.write_text(page, encoding="utf-8"))
         summary = {**summary, "written": [*summary["written"], str(report)]}
     emit(summary, as_json, ract_table)

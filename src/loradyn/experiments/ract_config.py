@@ -24,6 +24,7 @@ from loradyn.train.config import RunConfig, coerce, line_of, read_mapping, set_v
 THRESHOLDS = ("known_rate", "gmm", "trusted")
 ACTIONS = ("remove", "downweight", "both")
 GRID_FIELDS = ("noise_rate", "seed")
+CURVE_FIELDS = ("rank", "noise_rate", "seed")
 #: `RunConfig` fields that RACT sets per step.
 SET_BY_RACT = ("rank", "record_labels", "folds", "fold", "exclude_ids", "downweight_ids")
 
@@ -53,6 +54,13 @@ class RactConfig:
             "high_rank, the adapter that can memorise the noise (loradyn's choice: the summary names none)"
         },
     )
+    retrain_low: bool = field(
+        default=False,
+        metadata={
+            "help": "also retrain the low-rank adapter without the flagged examples: the paper's RACT, as far as its "
+            "text is known, retrains the low rank on the retained data"
+        },
+    )
     threshold: str = field(
         default="known_rate",
         metadata={
@@ -80,6 +88,14 @@ class RactConfig:
     )
     grid: dict[str, list[Any]] | None = field(
         default=None, metadata={"help": "lists of noise_rate and/or seed values, crossed; None: the setting alone"}
+    )
+    rank_curve: dict[str, list[Any]] | None = field(
+        default=None,
+        metadata={
+            "help": "claim (ii), the optimal rank: {rank: [1, 2, 4, 8, 16, 32], noise_rate: [0, 0.2, 0.4]}, each "
+            "rank trained on each noise rate's labels at each seed (its own seed: [...], else the grid's); None: "
+            "not run"
+        },
     )
 
     def __post_init__(self) -> None:
@@ -121,6 +137,7 @@ class RactConfig:
                 f"method {self.run.method!r} has no rank", field="method", fix="use method: lora (RACT compares ranks)"
             )
         self._check_grid()
+        self._check_rank_curve()
         rates = {cell.config.noise_rate for cell in self.cells()}
         if rates == {0}:
             raise DataError(
@@ -158,13 +175,64 @@ class RactConfig:
                     fix=f"write {key}: [..] with each value once",
                 )
 
+    def _check_rank_curve(self) -> None:
+        curve = self.rank_curve
+        if curve is None:
+            return
+        if not isinstance(curve, dict) or not {"rank", "noise_rate"} <= set(curve) <= set(CURVE_FIELDS):
+            raise DataError(
+                f"expected a mapping of rank, noise_rate and (optionally) seed, got {curve!r}",
+                field="rank_curve",
+                fix="write rank_curve: {rank: [1, 2, 4, 8, 16, 32], noise_rate: [0.0, 0.2, 0.4]}",
+            )
+        for key, values in curve.items():
+            if not isinstance(values, list) or not values or len(set(values)) != len(values):
+                raise DataError(
+                    f"rank_curve {key} must be a list of distinct values, got {values!r}",
+                    field="rank_curve",
+                    fix=f"write {key}: [..] with each value once",
+                )
+        if not all(isinstance(r, int) and not isinstance(r, bool) and r >= 1 for r in curve["rank"]):
+            raise DataError(
+                f"ranks must be positive integers, got {curve['rank']!r}",
+                field="rank_curve",
+                fix="write rank: [1, 4, 16]",
+            )
+        if not all(isinstance(r, int | float) and not isinstance(r, bool) and 0 <= r < 1 for r in curve["noise_rate"]):
+            raise DataError(
+                f"noise rates must lie in [0, 1), got {curve['noise_rate']!r}",
+                field="rank_curve",
+                fix="write noise_rate: [0.0, 0.2, 0.4]",
+            )
+        if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in curve.get("seed", [0])):
+            raise DataError(
+                f"seeds must be non-negative integers, got {curve['seed']!r}",
+                field="rank_curve",
+                fix="write seed: [42]",
+            )
+
+    def seeds(self) -> list[int]:
+        """The grid's seeds (the setting's alone without a seed grid)."""
+        return [int(seed) for seed in (self.grid or {}).get("seed", [self.run.seed])]
+
+    def curve_cells(self) -> list[tuple[float, int, RunConfig]]:
+        """Claim (ii)'s runs: (noise rate, rank, noisy setting) for every rank, noise rate and seed of ``rank_curve``
+        (the setting is rank-free: the run's rank is set with it)."""
+        if self.rank_curve is None:
+            return []
+        return [
+            (float(rate), int(rank), dataclasses.replace(self.run, noise_rate=float(rate), seed=seed))
+            for rate, rank, seed in itertools.product(
+                self.rank_curve["noise_rate"], self.rank_curve["rank"], self.seeds()
+            )
+        ]
+
     def cells(self) -> list[Cell]:
         """The grid's noisy settings, noise rates outermost, each named ``noise<rate>-seed<seed>``."""
         grid = self.grid or {}
         rates = grid.get("noise_rate", [self.run.noise_rate])
-        seeds = grid.get("seed", [self.run.seed])
         cells = []
-        for rate, seed in itertools.product(rates, seeds):
+        for rate, seed in itertools.product(rates, grid.get("seed", [self.run.seed])):
             try:
                 config = dataclasses.replace(self.run, noise_rate=float(rate), seed=int(seed))
             except (TypeError, ValueError) as err:

@@ -11,7 +11,9 @@ step is read, an unfinished one resumes, and a step whose configuration an earli
     OUT/detections.parquet, evaluation*  every detector on every setting (`loradyn.experiments.detect.write_results`)
     OUT/oracle-seed<S>/                 clean data, the retrain rank
     OUT/noise<R>-seed<S>/low-r<r>/      the noisy setting at the low rank, and high-r<r>/ at the high rank
-    OUT/noise<R>-seed<S>/removed-r<r>/  retrained without the flagged examples (downweighted-r<r>/: down-weighted)
+    OUT/noise<R>-seed<S>/removed-r<r>/  retrained without the flagged examples (downweighted-r<r>/: down-weighted),
+                                        at the retrain rank and, with ``retrain_low``, removed at the low rank
+    OUT/noise<R>-seed<S>/curve-r<r>/    claim (ii)'s runs (``rank_curve``) at ranks no other step has
 """
 
 from __future__ import annotations
@@ -28,19 +30,24 @@ from typing import Any
 import pandas as pd
 
 from loradyn.errors import DataError
-from loradyn.experiments.detect import detect, records, write_results
+from loradyn.experiments.detect import EXAMPLES, detect, records, write_results
 from loradyn.experiments.executors import Task, check_executor, dispatch
 from loradyn.experiments.kfold import fold_configs, kfold_probs
 from loradyn.experiments.ract_config import Cell, RactConfig
 from loradyn.experiments.steps import check_step, ensure_run, is_complete, read_run
 from loradyn.io import dumps, write_json
 from loradyn.noisy.evaluation import FLAG_PREFIX
+from loradyn.noisy.memorisation import memorisation_curve, separation
 from loradyn.stats.seeds import aggregate_seeds
+from loradyn.store import read_dynamics
 from loradyn.train.config import RunConfig
 
 RACT_JSON = "ract.json"
-#: The steps of a setting, in the order they are reported; ``noisy`` is the retrain rank on the noisy labels.
-ROLES = ("low", "high", "noisy", "removed", "downweighted", "oracle")
+#: The steps of a setting, in the order they are reported; ``noisy`` is the retrain rank on the noisy labels,
+#: ``removed_low`` the low rank retrained without the flagged examples (``retrain_low``).
+ROLES = ("low", "high", "noisy", "removed", "downweighted", "removed_low", "oracle")
+#: The runs whose memorisation of the noisy labels is measured (claims (i) and (iii)).
+MEMORISING = ("low", "high")
 BASELINE = "disagreement"
 
 
@@ -161,6 +168,7 @@ def run_ract(
     trainer = _Trainer(out, log, executor=executor, jobs=jobs, slurm=slurm, show_progress=show_progress)
     cells = config.cells()
     planned = {cell.name: trainer.plan(_first_steps(config, cell, out)) for cell in cells}
+    curve = trainer.plan(_curve_steps(config, out))
     trainer.train()
     settings, blocks = [], []
     for cell in cells:
@@ -174,9 +182,10 @@ def run_ract(
         _setting(cell, {**runs, **trainer.report(cell, retrains)}, detections, flagged)
         for cell, runs, retrains, detections, flagged in settings
     ]
+    memorisation = [row for s in settings for row in _memorisation(s)]
     results = write_results(pd.concat(blocks, ignore_index=True), out)
     _add_detection(settings, pd.DataFrame(results["runs"]), config.threshold)
-    folders = {Path(s["runs"][role]["dir"]) for s in settings for role in s["runs"]}
+    folders = {Path(s["runs"][role]["dir"]) for s in settings for role in s["runs"]} | set(curve.values())
     summary = {
         "status": "complete",
         "config": config.to_dict(),
@@ -184,6 +193,10 @@ def run_ract(
         "accuracy": _over_seeds(settings, [f"{role}_accuracy" for role in ROLES]),
         "detection": _over_seeds(settings, ["n_flagged", "precision", "recall", "f1", "auroc", "baseline_f1"]),
         "detectors": results["conditions"],
+        "capacity": _capacity(config, settings[0]["n_train"]),
+        "memorisation": memorisation,
+        "memorisation_over_seeds": _memorisation_over_seeds(memorisation),
+        "rank_curve": _rank_curve(curve),
         "seconds": {"wall": time.perf_counter() - started, "steps": sum(_train_seconds(f) for f in folders)},
         "written": [*results["written"], str(out / RACT_JSON)],
     }
@@ -271,9 +284,10 @@ class _Trainer:
 
 
 def _retrain_steps(config: RactConfig, cell: Cell, out: Path, flagged: list[str]) -> dict[str, tuple[RunConfig, Path]]:
-    """The retrainings of a setting: without the flagged examples, and/or with them down-weighted."""
-    folder, rank, noisy = out / cell.name, config.retrain, step_config(cell, rank=config.retrain)
-    steps = {}
+    """The retrainings of a setting: the retrain rank without the flagged examples, and/or with them down-weighted;
+    with ``retrain_low``, the low rank without them too (the paper's retraining)."""
+    folder, rank = out / cell.name, config.retrain
+    noisy, steps = step_config(cell, rank=rank), {}
     if config.action in ("remove", "both"):
         steps["removed"] = (dataclasses.replace(noisy, exclude_ids=flagged or None), folder / f"removed-r{rank}")
     if config.action in ("downweight", "both"):
@@ -281,6 +295,24 @@ def _retrain_steps(config: RactConfig, cell: Cell, out: Path, flagged: list[str]
             dataclasses.replace(noisy, downweight_ids=flagged or None),
             folder / f"downweighted-r{rank}",
         )
+    if config.retrain_low:
+        low = dataclasses.replace(step_config(cell, rank=config.low_rank), exclude_ids=flagged or None)
+        steps["removed_low"] = (low, folder / f"removed-r{config.low_rank}")
+    return steps
+
+
+def _curve_steps(config: RactConfig, out: Path) -> dict[str, tuple[RunConfig, Path]]:
+    """Claim (ii)'s runs, keyed ``<rate>|<rank>|<seed>``, in the folders RACT's own steps of the same configuration
+    have (the oracle, a setting's low- and high-rank runs), so that each trains once whichever command comes
+    first; any other rank in ``noise<R>-seed<S>/curve-r<r>``."""
+    steps = {}
+    for rate, rank, setting in config.curve_cells():
+        cell = Cell(f"noise{rate:g}-seed{setting.seed}", setting)
+        named = {config.low_rank: f"low-r{rank}", config.high_rank: f"high-r{rank}"}
+        folder = out / cell.name / named.get(rank, f"curve-r{rank}")
+        if rate == 0 and rank == config.retrain:
+            folder = out / f"oracle-seed{setting.seed}"
+        steps[f"{rate}|{rank}|{setting.seed}"] = (step_config(cell, rank=rank), folder)
     return steps
 
 
@@ -331,7 +363,7 @@ def _setting(
                 "dir": str(run_dir),
                 "rank": run["config"]["rank"],
                 "val_accuracy": run["final"]["val_accuracy"],
-                "downweight": run["config"]["downweight"] if role == "downweighted" else None,
+                "downweight": run["config"]["downweight"] if role.startswith("downweighted") else None,
             }
             for role, (run_dir, run) in sorted(runs.items(), key=lambda item: ROLES.index(item[0]))
         },
@@ -371,3 +403,89 @@ def _train_seconds(run_dir: Path) -> float:
     run = read_run(run_dir) or {}
     timings = run.get("timings", {})
     return float(timings.get("train", 0.0)) + float(timings.get("probe", 0.0))
+
+
+def _memorisation(setting: dict[str, Any]) -> list[dict[str, Any]]:
+    """Claims (i) and (iii) for a noisy setting's low- and high-rank runs: per epoch the share of noisy items fitted
+    to their wrong label and of clean items to theirs, and the step from which each group stays fitted."""
+    if setting["n_noisy"] == 0:
+        return []
+    rows = []
+    for role in MEMORISING:
+        folder = Path(setting["runs"][role]["dir"])
+        examples = pd.read_parquet(folder / EXAMPLES)
+        is_noisy = examples[examples["split"] == "train"].set_index("example_id")["is_noisy"].astype(bool)
+        dynamics = read_dynamics(folder, mode="inline")
+        apart = separation(dynamics, is_noisy)
+        for epoch in records(memorisation_curve(dynamics, is_noisy)):
+            rows.append(
+                {
+                    "noise_rate": setting["noise_rate"],
+                    "seed": setting["seed"],
+                    "role": role,
+                    "rank": setting["runs"][role]["rank"],
+                    **epoch,
+                    **apart,
+                }
+            )
+    return rows
+
+
+def _memorisation_over_seeds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and SD over seeds of each memorisation measure, per noise rate, rank and epoch."""
+    if not rows:
+        return []
+    table = pd.DataFrame(rows)
+    measures = ["noisy_fit", "clean_fit", "clean_median_step", "noisy_median_step", "clean_never", "noisy_never"]
+    out = []
+    for (rate, rank, epoch), group in table.groupby(["noise_rate", "rank", "epoch"], sort=True):
+        row: dict[str, Any] = {"noise_rate": rate, "rank": rank, "epoch": epoch, "n_seeds": len(group)}
+        for measure in measures:
+            summary = aggregate_seeds(group[measure].to_numpy(dtype=float))
+            row[f"{measure}_mean"], row[f"{measure}_sd"] = summary["mean"], summary["sd"]
+        out.append(row)
+    return records(pd.DataFrame(out))
+
+
+def _capacity(config: RactConfig, n_train: int) -> dict[str, Any]:
+    """The low and high ranks' capacities, r(d + k - r) summed over the adapted modules only, against the training
+    set's size (the second study's premise: the low rank's below n, the high rank's above)."""
+    from loradyn.models.registry import resolve_model
+    from loradyn.theory.capacity import adapter_capacity
+
+    model = resolve_model(config.run.model, revision=config.run.model_revision).config
+    ranks = sorted({config.low_rank, config.high_rank, *((config.rank_curve or {}).get("rank", []))})
+    capacities = {rank: adapter_capacity(model, rank=rank, targets=config.run.targets) for rank in ranks}
+    return {
+        "n_train": n_train,
+        "targets": [m.target for m in capacities[ranks[0]].modules],
+        "modules": sum(m.count for m in capacities[ranks[0]].modules),
+        "dof": {str(rank): c.dof for rank, c in capacities.items()},
+        "brackets": capacities[config.low_rank].dof < n_train < capacities[config.high_rank].dof,
+    }
+
+
+def _rank_curve(folders: dict[str, Path]) -> list[dict[str, Any]]:
+    """Claim (ii): clean-test accuracy per noise rate and rank, mean and SD over seeds."""
+    rows = []
+    for key, folder in folders.items():
+        rate, rank, seed = key.split("|")
+        run = read_run(folder)
+        rows.append(
+            {"noise_rate": float(rate), "rank": int(rank), "seed": int(seed), "accuracy": run["final"]["val_accuracy"]}
+        )
+    if not rows:
+        return []
+    out = []
+    for (rate, rank), group in pd.DataFrame(rows).groupby(["noise_rate", "rank"], sort=True):
+        summary = aggregate_seeds(group["accuracy"].to_numpy(dtype=float))
+        out.append(
+            {
+                "noise_rate": rate,
+                "rank": rank,
+                "n_seeds": len(group),
+                "accuracy_mean": summary["mean"],
+                "accuracy_sd": summary["sd"],
+            }
+        )
+    return records(pd.DataFrame(out))

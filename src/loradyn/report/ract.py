@@ -8,6 +8,23 @@ from typing import Any
 
 from loradyn.report.paper import STUDY2
 from loradyn.report.provenance import duration, made_by
+from loradyn.report.ract_claims import memorisation_section, rank_curve_section, separation_section
+
+#: The accuracy table's columns, in order (the low rank retrained only where ``retrain_low`` asked for it).
+ACCURACY_ROLES = ("low", "noisy", "removed", "downweighted", "removed_low", "oracle")
+
+
+def _role_name(role: str, low: int, retrain: int) -> str:
+    names = {
+        "low": f"noisy r{low}",
+        "noisy": f"noisy r{retrain}",
+        "removed": f"removed r{retrain}",
+        "downweighted": f"down-weighted r{retrain}",
+        "removed_low": f"removed r{low}",
+        "oracle": f"oracle r{retrain}",
+    }
+    return names[role]
+
 
 #: Threshold rules as the detector tables show them, in order.
 RULES = {
@@ -132,17 +149,22 @@ def _verdicts(summary: dict[str, Any]) -> list[str]:
             f"{at}, rank discrepancy ranks the noisy labels best of all detectors (AUROC): {_verdict(is_ract)} "
             f"(best: {best_name}, {best['auroc_mean']:.3f}; rank discrepancy {det['auroc_mean']:.3f})."
         )
-        for role, what in (("removed", "without the flagged examples"), ("downweighted", "with them down-weighted")):
+        retrainings = (
+            ("removed", f"rank {retrain} without the flagged examples", "noisy"),
+            ("downweighted", f"rank {retrain} with them down-weighted", "noisy"),
+            ("removed_low", f"rank {low} without the flagged examples", "low"),
+        )
+        for role, what, base in retrainings:
             if acc[f"{role}_accuracy_mean"] is None:
                 continue
-            gap = acc["oracle_accuracy_mean"] - acc["noisy_accuracy_mean"]
-            gain = acc[f"{role}_accuracy_mean"] - acc["noisy_accuracy_mean"]
+            gap = acc["oracle_accuracy_mean"] - acc[f"{base}_accuracy_mean"]
+            gain = acc[f"{role}_accuracy_mean"] - acc[f"{base}_accuracy_mean"]
             closed_text = f", {gain / gap:.0%} of the gap to the oracle closed" if gap > 0 and gain > 0 else ""
             lines.append(
-                f"{at}, retraining {what} beats training on the noisy data: "
-                f"{_verdict(acc[f'{role}_accuracy_mean'] > acc['noisy_accuracy_mean'])} "
-                f"({acc[f'{role}_accuracy_mean']:.3f} vs {acc['noisy_accuracy_mean']:.3f}; "
-                f"{_wins(seeds, _greater(f'{role}_accuracy', 'noisy_accuracy'))}{closed_text})."
+                f"{at}, retraining {what} beats training it on the noisy data: "
+                f"{_verdict(acc[f'{role}_accuracy_mean'] > acc[f'{base}_accuracy_mean'])} "
+                f"({acc[f'{role}_accuracy_mean']:.3f} vs {acc[f'{base}_accuracy_mean']:.3f}; "
+                f"{_wins(seeds, _greater(f'{role}_accuracy', f'{base}_accuracy'))}{closed_text})."
             )
         lines.append(
             f"{at}, the rank-{low} adapter resists the noise better than the rank-{retrain} one (clean-test accuracy): "
@@ -161,12 +183,21 @@ def _paper_rows(summary: dict[str, Any]) -> tuple[str, list[str]]:
     if rate not in accuracy:
         return f"No setting at {rate:.0%} noise was run, so nothing here compares with the paper's numbers.", []
     acc, det = accuracy[rate], detection[rate]
-    after = max(acc[f"{role}_accuracy_mean"] or 0.0 for role in ("removed", "downweighted"))
+    retrained = ("removed", "downweighted", "removed_low")
+    after = max(acc[f"{role}_accuracy_mean"] or 0.0 for role in retrained)
+    low, retrain = summary["config"]["low_rank"], summary["settings"][0]["runs"]["noisy"]["rank"]
     rows = [
         ("rank discrepancy detection F1", _pm(det, "f1"), f"{STUDY2['ract_detection_f1']:.3f}"),
         ("trivial baseline F1 (final prediction ≠ label)", _pm(det, "baseline_f1"), "not reported"),
-        ("clean-test accuracy after RACT, removed", _pm(acc, "removed_accuracy"), f"{STUDY2['ract_accuracy']:.4f}"),
-        ("clean-test accuracy after RACT, down-weighted", _pm(acc, "downweighted_accuracy"), "–"),
+        *(
+            (f"clean-test accuracy after RACT, {what}", _pm(acc, f"{role}_accuracy"), paper)
+            for role, what, paper in (
+                ("removed", f"rank {retrain}, removed", f"{STUDY2['ract_accuracy']:.4f}"),
+                ("downweighted", f"rank {retrain}, down-weighted", "–"),
+                ("removed_low", f"rank {low}, removed (the paper's retraining)", f"{STUDY2['ract_accuracy']:.4f}"),
+            )
+            if acc[f"{role}_accuracy_mean"] is not None
+        ),
         ("clean-test accuracy on the noisy data", _pm(acc, "noisy_accuracy"), "not reported"),
         ("clean-test accuracy on clean data (oracle)", _pm(acc, "oracle_accuracy"), "not reported"),
     ]
@@ -177,13 +208,14 @@ def _paper_rows(summary: dict[str, Any]) -> tuple[str, list[str]]:
         f"Rank discrepancy reaches the paper's {STUDY2['ract_detection_f1']:.1%} detection F1: "
         f"{_verdict(det['f1_mean'] >= STUDY2['ract_detection_f1'])} ({det['f1_mean']:.1%} here).",
         f"Accuracy after RACT reaches the paper's {STUDY2['ract_accuracy']:.2%}: "
-        f"{_verdict(after >= STUDY2['ract_accuracy'])} ({after:.2%} here, the better of removed and down-weighted).",
+        f"{_verdict(after >= STUDY2['ract_accuracy'])} ({after:.2%} here, the best of the retrainings).",
     ]
     return table, verdicts
 
 
-def ract_page(summary: dict[str, Any], *, command: str, seconds: float) -> str:
-    """The markdown page of a finished ``loradyn ract`` (its ``ract.json``)."""
+def ract_page(summary: dict[str, Any], *, command: str, seconds: float, figure: str | None = None) -> str:
+    """The markdown page of a finished ``loradyn ract`` (its ``ract.json``); ``figure``: the file name of its
+    memorisation figure (`memorisation_figure`), beside the page."""
     config, settings = summary["config"], summary["settings"]
     first = settings[0]
     retrain = first["runs"]["noisy"]["rank"]
@@ -191,6 +223,7 @@ def ract_page(summary: dict[str, Any], *, command: str, seconds: float) -> str:
     rates = sorted({s["noise_rate"] for s in settings})
     seeds = sorted({s["seed"] for s in settings})
     detection = {r["noise_rate"]: r for r in summary["detection"]}
+    roles = [r for r in ACCURACY_ROLES if any(s[f"{r}_accuracy"] is not None for s in settings)]
     accuracy_rows = []
     for r in summary["accuracy"]:
         d = detection[r["noise_rate"]]
@@ -198,7 +231,7 @@ def ract_page(summary: dict[str, Any], *, command: str, seconds: float) -> str:
         accuracy_rows.append(
             f"| {r['noise_rate']:.0%} | {r['n_seeds']} | {d['n_flagged_mean']:.0f} "
             f"({sum(flagged_noisy) / len(flagged_noisy):.0f} noisy) | "
-            + " | ".join(_pm(r, f"{role}_accuracy") for role in ("low", "noisy", "removed", "downweighted", "oracle"))
+            + " | ".join(_pm(r, f"{role}_accuracy") for role in roles)
             + " |"
         )
     detection_rows = [
@@ -208,6 +241,9 @@ def ract_page(summary: dict[str, Any], *, command: str, seconds: float) -> str:
         if r["noise_rate"] > 0
     ]
     paper_table, paper_verdicts = _paper_rows(summary)
+    memorisation, memorisation_verdicts = memorisation_section(summary, figure)
+    rank_curve, rank_curve_verdicts = rank_curve_section(summary)
+    separation, separation_verdicts = separation_section(summary)
     departures = _departures(config, first["n_train"], n_test)
     actions = {"remove": "removed", "downweight": f"down-weighted (loss × {config['downweight']:g})"}
     action = " and, separately, ".join(v for k, v in actions.items() if config["action"] in (k, "both"))
@@ -238,14 +274,29 @@ probing in all (their `run.json` timings; a resumed command reads finished steps
 - Every other detector reads the same two runs.{kfold}
 - Departures from the paper's setting: {"; ".join(departures) if departures else "none"}.
 
-## Clean-test accuracy (mean ± SD over seeds)
+## Claim (i): memorisation against capacity
 
-| noise | seeds | flagged | noisy r{config["low_rank"]} | noisy r{retrain} | removed | down-weighted | oracle |
-|---|---|---|---|---|---|---|---|
+{memorisation}
+
+## Claim (ii): the optimal rank under noise
+
+{rank_curve}
+
+## Claim (iii): temporal separation
+
+{separation}
+
+## RACT's retraining: clean-test accuracy (mean ± SD over seeds)
+
+| noise | seeds | flagged | {" | ".join(_role_name(role, config["low_rank"], retrain) for role in roles)} |
+{"|---" * (3 + len(roles))}|
 {chr(10).join(accuracy_rows)}
 
-## Rank discrepancy against the trivial baseline (mean ± SD over seeds)
+## Claim (iv): rank discrepancy against the trivial baseline (mean ± SD over seeds)
 
+Rank discrepancy here is the low rank's loss minus the high rank's, so a noisy item (fitted by the high rank only)
+scores high; the paper writes it high minus low and flags large negative values: the same flags. An AUROC below
+0.5 means the opposite sign would rank the noisy items higher (its AUROC is one minus this one).
 Flags by `{config["threshold"]}`; the baseline is prediction disagreement by its own rule (the final prediction is
 not the label), on whichever of the runs gives it the higher F1.
 
@@ -267,6 +318,20 @@ per rule.
 {paper_table}
 
 ## Verdicts
+
+Claim (i), memorisation:
+
+{chr(10).join(f"- {v}" for v in memorisation_verdicts) or "- not measured"}
+
+Claim (ii), the optimal rank:
+
+{chr(10).join(f"- {v}" for v in rank_curve_verdicts) or "- not run"}
+
+Claim (iii), temporal separation:
+
+{chr(10).join(f"- {v}" for v in separation_verdicts) or "- not measured"}
+
+Claim (iv), detection, and RACT's retraining:
 
 {chr(10).join(f"- {v}" for v in [*_verdicts(summary), *paper_verdicts])}
 """
