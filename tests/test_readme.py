@@ -26,6 +26,8 @@ SHRINK = {
     "ract": [
         "--set",
         "grid=null",
+        "--set",
+        "rank_curve={rank: [2], noise_rate: [0.3]}",
         *(f"--set={v}" for v in ("n_bulk=48", "n_tracked=16", "n_validation=32", "epochs=2", "max_length=32")),
     ],
 }

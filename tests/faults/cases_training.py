@@ -521,6 +521,36 @@ RACT = [
     ),
     ract("unknown-field", "an unknown field", "learning_rate: 0.1\n", ("{tmp}/r.yaml:1", "field 'learning_rate'")),
     ract("window-backwards", "window: [0.9, 0.5]", "window: [0.9, 0.5]\n", ("{tmp}/r.yaml:1", "field 'window'")),
+    ract(
+        "rank-curve-list",
+        "rank_curve given as a list of ranks",
+        "rank_curve: [1, 4, 16]\n",
+        ("{tmp}/r.yaml:1", "field 'rank_curve'", "expected a mapping of rank, noise_rate"),
+    ),
+    ract(
+        "rank-curve-zero",
+        "a rank curve with rank 0",
+        "rank_curve: {rank: [0, 4], noise_rate: [0.2]}\n",
+        ("{tmp}/r.yaml:1", "field 'rank_curve'", "ranks must be positive integers"),
+    ),
+    ract(
+        "rank-curve-rate",
+        "a rank curve at noise rate 1",
+        "rank_curve: {rank: [4], noise_rate: [1.0]}\n",
+        ("{tmp}/r.yaml:1", "noise rates must lie in [0, 1)"),
+    ),
+    ract(
+        "rank-curve-seed",
+        "a rank curve with a negative seed",
+        "rank_curve: {rank: [4], noise_rate: [0.2], seed: [-3]}\n",
+        ("{tmp}/r.yaml:1", "seeds must be non-negative integers"),
+    ),
+    ract(
+        "retrain-low-text",
+        "retrain_low: sometimes",
+        "retrain_low: sometimes\n",
+        ("{tmp}/r.yaml:1", "field 'retrain_low'"),
+    ),
 ]
 
 

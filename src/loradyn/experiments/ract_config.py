@@ -103,6 +103,10 @@ class RactConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise DataError(f"expected a positive integer, got {value!r}", field=name, fix=f"set {name}: 4")
+        if not isinstance(self.retrain_low, bool):
+            raise DataError(
+                f"expected true or false, got {self.retrain_low!r}", field="retrain_low", fix="set retrain_low: true"
+            )
         if self.low_rank == self.high_rank:
             raise DataError(
                 f"low_rank and high_rank are both {self.low_rank}: rank discrepancy compares two different ranks",

@@ -35,6 +35,7 @@ is NaN for that example.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -148,7 +149,10 @@ def _annotations(run_dir: Path, ids: np.ndarray) -> pd.DataFrame:
     votes = examples.filter(regex="^votes_")
     if votes.shape[1] >= 2:
         counts = votes.to_numpy(dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):  # equal counts have no spread: skewness 0, not NaN
-            skew = np.where(np.ptp(counts, axis=1) == 0, 0.0, stats.skew(counts, axis=1))
+        spread = np.ptp(counts, axis=1) > 0  # equal counts have no spread: skewness 0, not NaN
+        skew = np.zeros(len(counts))
+        with warnings.catch_warnings():  # scipy warns of lost precision for counts like 33/33/34; integer counts
+            warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)  # of 100 votes lose none that matters
+            skew[spread] = stats.skew(counts[spread], axis=1)
         table = table.assign(label_skewness=skew)
     return table

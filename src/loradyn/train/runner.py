@@ -12,13 +12,11 @@ import inspect
 import json
 import math
 import os
-import pickle
 import platform
 import shutil
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,7 @@ from loradyn.models.adapters import apply_method
 from loradyn.models.registry import resolve_model
 from loradyn.store import GRADIENT_NORMS, DynamicsStore
 from loradyn.train.batches import Encoded, collate, encode, epoch_batches, micro_batches, probe_batches
+from loradyn.train.checkpoint import STATE, Checkpoints, RunProgress
 from loradyn.train.config import RESUMABLE_CHANGES, RunConfig, trained_fields, with_defaults
 from loradyn.train.lock import RunLock
 from loradyn.train.measurements import GradientMeasurements
@@ -48,7 +47,6 @@ from loradyn.train.rundata import RunData, build_run_data
 from loradyn.train.tracking import TRACKING, start_tracking
 
 RUN_JSON = "run.json"
-STATE = "state"
 #: What a run directory holds (a folder with only these in it is a run that can resume).
 RUN_FILES = {
     RUN_JSON,
@@ -64,20 +62,6 @@ RUN_FILES = {
     TRACKING,
     GRADIENT_NORMS,
 }
-
-
-@dataclass
-class RunProgress:
-    """Where a run stands; saved with every checkpoint."""
-
-    step: int = 0
-    epoch: int = 0
-    batch: int = 0  # next batch within the epoch
-    checkpoint: int = 0  # probes taken
-    part: int = 0  # parts written
-    val_accuracy: list[float] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=lambda: {"train": 0.0, "probe": 0.0, "inline": 0.0})
-    gradient_cosine: list[dict[str, float]] = field(default_factory=list)  # {"step", "cosine"} per checkpoint
 
 
 def _versions() -> dict[str, str]:
@@ -225,6 +209,9 @@ class Run:
         self._check_data()
         self.recorder = Recorder(self.dir.name, keep_probs=config.record_probs)
         self.store = DynamicsStore(self.dir)
+        self.checkpoints = Checkpoints(
+            self.dir, self.accelerator, self.store, self.model, self.optimizer, self.schedule
+        )
 
     def _say(self, message: str) -> None:
         """A line on stderr while the run is built and before training starts, where progress is shown: a batch
@@ -318,78 +305,6 @@ class Run:
         }
         write_json(self.dir / RUN_JSON, payload)
 
-    # ---------------------------------------------------------------------------------------- checkpoints
-    def _save_state(self, progress: RunProgress) -> None:
-        self.accelerator.wait_for_everyone()
-        rank = self.accelerator.process_index
-        tmp = self.dir / f"{STATE}.tmp"
-        if self.is_main:
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-            model = self.accelerator.unwrap_model(self.model)
-            trainable = {k: v.detach().cpu() for k, v in model.named_parameters() if v.requires_grad}
-            torch.save(trainable, tmp / "model.pt")
-            torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
-            torch.save(self.schedule.state_dict(), tmp / "schedule.pt")
-            (tmp / "progress.json").write_text(json.dumps(progress.__dict__))
-        self.accelerator.wait_for_everyone()
-        torch.save(torch.get_rng_state(), tmp / f"rng-{rank}.pt")
-        self.accelerator.wait_for_everyone()
-        if self.is_main:
-            old = self.dir / f"{STATE}.old"
-            if (self.dir / STATE).exists():
-                shutil.rmtree(old, ignore_errors=True)  # left by a kill after the last checkpoint's renames
-                (self.dir / STATE).rename(old)
-            tmp.rename(self.dir / STATE)
-            shutil.rmtree(old, ignore_errors=True)
-        self.accelerator.wait_for_everyone()
-
-    def _load_state(self) -> RunProgress | None:
-        """The last checkpoint, or the one before it if the last cannot be read (``state.old`` survives a kill
-        between the two renames of `_save_state`); None (start over) if neither can."""
-        for name in (STATE, f"{STATE}.old"):
-            folder = self.dir / name
-            if not (folder / "progress.json").is_file():
-                continue
-            try:
-                saved, optimizer, schedule, rng, progress = self._read_state(folder)
-            except (OSError, RuntimeError, ValueError, TypeError, KeyError, EOFError, pickle.UnpicklingError) as err:
-                print(f"{self.dir.name}: cannot read {folder} ({type(err).__name__}: {err})", file=sys.stderr)
-                continue
-            # parts the checkpoint relies on must be there, unless the store was finalized (killed while finishing)
-            missing = [] if self.store.finalized() else self.store.missing_parts(progress.part)
-            if missing:  # their rows cannot be recorded again: the model of those checkpoints is gone
-                raise DataError(
-                    f"cannot resume: {len(missing)} of the {progress.part} recorded parts the checkpoint relies on are "
-                    f"missing (e.g. {missing[0]:08d}.parquet), so checkpoints of the dynamics would be lost",
-                    path=self.store.parts,
-                    fix="restore the missing parts, or train again from scratch with --force",
-                )
-            params = dict(self.accelerator.unwrap_model(self.model).named_parameters())
-            with torch.no_grad():
-                for key, value in saved.items():
-                    params[key].copy_(value)
-            self.optimizer.load_state_dict(optimizer)
-            self.schedule.load_state_dict(schedule)
-            torch.set_rng_state(rng)
-            if self.is_main:
-                self.store.drop_parts_after(progress.part)
-            return progress
-        return None
-
-    def _read_state(self, folder: Path) -> tuple:
-        """Everything a checkpoint holds, read and checked before any of it is applied (tensors only: no pickled
-        code is ever loaded)."""
-        params = dict(self.accelerator.unwrap_model(self.model).named_parameters())
-        saved = torch.load(folder / "model.pt", weights_only=True)
-        if set(saved) != {k for k, v in params.items() if v.requires_grad}:
-            raise KeyError(f"checkpoint does not fit the model ({sorted(set(saved) ^ set(params))[:3]})")
-        optimizer = torch.load(folder / "optimizer.pt", weights_only=True)
-        schedule = torch.load(folder / "schedule.pt", weights_only=True)
-        rng = torch.load(folder / f"rng-{self.accelerator.process_index}.pt", weights_only=True)
-        progress = RunProgress(**json.loads((folder / "progress.json").read_text(encoding="utf-8")))
-        return saved, optimizer, schedule, rng, progress
-
     # ------------------------------------------------------------------------------------------ recording
     def _batch(self, encoded: Encoded, positions: np.ndarray) -> dict[str, torch.Tensor]:
         pad_to = self.config.max_length if self.config.padding == "max_length" else None
@@ -439,7 +354,7 @@ class Run:
             progress.part += 1
             if self.is_main:
                 self.store.write_part(progress.part, pd.concat(frames, ignore_index=True))
-        self._save_state(progress)
+        self.checkpoints.save(progress)
         self._write_run_json("running", progress)
 
     # ------------------------------------------------------------------------------------------- training
@@ -514,7 +429,7 @@ class Run:
 
     def _fit(self, show_progress: bool) -> dict[str, Any]:
         config = self.config
-        progress = self._load_state() if (self.dir / RUN_JSON).is_file() else None
+        progress = self.checkpoints.load() if (self.dir / RUN_JSON).is_file() else None
         if progress is None:
             progress = RunProgress()
             if self.is_main:
@@ -602,7 +517,7 @@ class Run:
         self._write_run_json("complete", progress, {"final": final})
         self.accelerator.wait_for_everyone()
         if self.is_main:
-            shutil.rmtree(self.dir / STATE, ignore_errors=True)
+            self.checkpoints.discard()
         return json.loads((self.dir / RUN_JSON).read_text())
 
 
