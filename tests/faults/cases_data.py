@@ -137,6 +137,22 @@ DATA_SUMMARY = [
         ("{tmp}/l.jsonl", "only one class (p)"),
     ),
     summary(
+        "labels-comma-string",
+        'an annotation list given as one comma-separated string ("yes,no,perhaps"): split on the comma',
+        "l.csv",
+        'id,text,ann\na,t,"yes,no,perhaps"\n',
+        (*LABELS, "--label-names", "yes,no"),
+        ("{tmp}/l.csv:2", "field 'ann'", "unknown label 'perhaps'"),
+    ),
+    summary(
+        "label-index-out-of-names",
+        "an integer label with no class of that name or index (one rule: a name first, then an index)",
+        "l.jsonl",
+        '{"id": "a", "text": "x", "ann": [0, 5]}\n',
+        (*LABELS, "--label-names", "neg,pos"),
+        ("{tmp}/l.jsonl:1", "field 'ann'", "unknown label 5"),
+    ),
+    summary(
         "unknown-label",
         "a label outside --label-names",
         "l.csv",

@@ -263,6 +263,28 @@ def detect(
 
 PAIR = ("r4", "r16")
 DETECT = [
+    detect(
+        "different-data",
+        "runs trained on different data (their fingerprints differ): rank discrepancy was computed anyway",
+        PAIR,
+        (),
+        ("field 'fingerprint'", "trained on different data", "differ in labels"),
+        make=(
+            noisy("r4", edit=run_json(lambda r: {**r, "fingerprint": {"train_ids": "a", "labels": "b"}})),
+            noisy("r16", rank=16, edit=run_json(lambda r: {**r, "fingerprint": {"train_ids": "a", "labels": "c"}})),
+        ),
+    ),
+    detect(
+        "differ-in-lr",
+        "runs of ranks 4 and 16 that also differ in lr (the rank-discrepancy column was silently dropped)",
+        PAIR,
+        ("--detectors", "rank_discrepancy"),
+        ("field 'rank'", "no two runs differ only in rank", "also differ in lr"),
+        make=(
+            noisy("r4"),
+            noisy("r16", rank=16, edit=run_json(lambda r: {**r, "config": {**r["config"], "lr": 1e-3}})),
+        ),
+    ),
     detect("detectors-comma", "--detectors ,", PAIR, ("--detectors", ","), ("field '--detectors'", "lists nothing")),
     detect(
         "detectors-twice",
@@ -492,6 +514,24 @@ REPORT = [
         "a run.json written by another tool (was reported as minilm, chaosnli-snli, LoRA r16)",
         ("{tmp}/sw/a__s1/run.json", "not a loradyn run", "learning_rate"),
         make=(run("sw/a__s1", run_json(lambda r: {**r, "config": {"learning_rate": 2e-5}}), **REPORT_RUN),),
+    ),
+    report(
+        "run-and-link",
+        "a link to a run inside the sweep folder (counted as a second seed, SD 0)",
+        ("is the same folder as", "count twice"),
+        make=(
+            run("sw/a__s1", **REPORT_RUN),
+            lambda root, data: (root / "sw" / "b__s1").symlink_to(root / "sw" / "a__s1"),
+        ),
+    ),
+    report(
+        "run-and-copy",
+        "a copy of a run inside the sweep folder (counted as a second seed, SD 0)",
+        ("has the configuration and seed of", "count twice"),
+        make=(
+            run("sw/a__s1", **REPORT_RUN),
+            lambda root, data: shutil.copytree(root / "sw" / "a__s1", root / "sw" / "b__s1"),
+        ),
     ),
     report("workers-zero", "--workers 0", ("field '--workers'", "must be positive"), "--workers", "0"),
     report("resamples-zero", "--n-resamples 0", ("field '--n-resamples'",), "--n-resamples", "0"),

@@ -177,7 +177,9 @@ TRAIN = [
         for name, value, method, who in (
             ("rank", "4", "ia3", "LoRA"),
             ("rank", "4", "full", "LoRA"),
+            ("alpha", "8", "full", "LoRA"),
             ("lora_dropout", "0.1", "ia3", "LoRA"),
+            ("lora_dropout", "0.1", "full", "LoRA"),
             ("targets", "[query]", "full", "LoRA and IA3"),
             ("feedforward_modules", "[intermediate.dense]", "lora", "IA3"),
         )
@@ -298,6 +300,13 @@ TRAIN = [
         "a user file as dataset without data_mapping",
         ("dataset={tmp}/v.csv",),
         ("{tmp}/v.csv", "needs its annotations mapped"),
+        files={"v.csv": CSV},
+    ),
+    train(
+        "dataset-one-item",
+        "a user file of one item (a traceback named no field)",
+        ("dataset={tmp}/v.csv", "data_mapping={text_fields: [text], count_fields: ['yes', 'no'], id_field: id}"),
+        ("{tmp}/v.csv",),
         files={"v.csv": CSV},
     ),
     train(

@@ -6,6 +6,7 @@ item ``i`` each of the ``K`` classes, in the dataset's class order (ChaosNLI: en
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -96,22 +97,26 @@ def entropy_category(entropy: np.ndarray, *, thresholds: tuple[float, float] = C
     return np.asarray(CATEGORIES, dtype=object)[category_code(entropy, thresholds=thresholds)]
 
 
-def stratified_split(strata: np.ndarray, *, test_size: float = 0.2, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    strata: np.ndarray, *, test_size: float = 0.2, seed: int = 42, names: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Split item positions into train and held-out parts, stratified by ``strata``.
 
     The first study's split: scikit-learn ``StratifiedShuffleSplit`` with one split, ``test_size=0.2`` and
     ``random_state=42`` over the *integer* category codes (`category_code`; string names sort differently and give
     another split), giving 1,211/303 ChaosNLI-SNLI and 1,279/320 ChaosNLI-MNLI items. Returns ``(train, test)``
     position arrays in the order scikit-learn gives them, which is the first study's tracked order (its noise
-    injection draws from it).
+    injection draws from it). ``names``: what each integer stratum is called, for an error.
     """
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must be in (0, 1), got {test_size}")
     strata = np.asarray(strata)
     values, sizes = np.unique(strata, return_counts=True)
     if sizes.min() < 2:
+        smallest = values[sizes.argmin()].item()
+        smallest = names[smallest] if names is not None else smallest
         raise DataError(
-            f"a stratified split needs at least 2 items per stratum; {values[sizes.argmin()]!r} has {sizes.min()}",
+            f"a stratified split needs at least 2 items per stratum; {smallest!r} has {sizes.min()}",
             field="split",
             fix="give at least 2 items of every entropy category (a file of a few items cannot be split 80/20)",
         )

@@ -168,5 +168,5 @@ class Examples:
         codes = ann.category_code(
             ann.annotation_entropy(self.counts), thresholds=ann.category_thresholds(self.counts.shape[1])
         )
-        train, test = ann.stratified_split(codes, test_size=test_size, seed=seed)
+        train, test = ann.stratified_split(codes, test_size=test_size, seed=seed, names=ann.CATEGORIES)
         return self.take(train, name=f"{self.name}/train"), self.take(test, name=f"{self.name}/held_out")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -111,9 +112,14 @@ def build_run_data(config: RunConfig) -> RunData:
             if bulk_name in STANDARD
             else None
         )
-        composition = compose(
-            examples, bulk or examples.take([]), n_bulk=config.n_bulk if bulk else 0, seed=config.bulk_draw_seed
-        )
+        try:
+            composition = compose(
+                examples, bulk or examples.take([]), n_bulk=config.n_bulk if bulk else 0, seed=config.bulk_draw_seed
+            )
+        except DataError as err:  # a user's file (or an injected folder) is where the fix goes
+            if err.path is not None or not Path(config.dataset).exists():
+                raise
+            raise DataError(err.message, path=config.dataset, field=err.field, fix=err.fix) from None
         tracked_ids = np.asarray(composition.tracked_ids)[
             _sample(len(composition.tracked_ids), config.n_tracked, SUBSET_SEED, "n_tracked")
         ]
