@@ -368,7 +368,7 @@ def test_ract_trains_through_the_sweep_executor(tmp_path, data_dir):
     rounds (before detection, then the retrainings), and resume like any other; the low rank is retrained too
     (the paper's RACT) and claim (ii)'s rank curve trains the ranks no other step has."""
     curve = {"rank": [1, 4], "noise_rate": [0.3]}
-    path = _yaml(tmp_path / "tiny.yaml", **TINY, data_dir=str(data_dir), retrain_low=True, rank_curve=curve)
+    path = _yaml(tmp_path / "tiny.yaml", **TINY, data_dir=str(data_dir), retrain_low=True, rank_curve=curve, kfold=2)
     page = tmp_path / "page.md"
     result = _cli(["ract", str(path), "--out", str(tmp_path / "out"), "--jobs", "2", "--json", "--report", str(page)])
     assert result.exit_code == 0, result.output
@@ -380,11 +380,14 @@ def test_ract_trains_through_the_sweep_executor(tmp_path, data_dir):
         "noise0.3-seed42/curve-r1",  # the rank curve's rank 1; its rank 4 is the low-rank run
         "noise0.3-seed42/downweighted-r16",
         "noise0.3-seed42/high-r16",
+        "noise0.3-seed42/high-r16/kfold-2/fold-0",  # confident learning's folds, through the executor too
+        "noise0.3-seed42/high-r16/kfold-2/fold-1",
         "noise0.3-seed42/low-r4",
         "noise0.3-seed42/removed-r16",
         "noise0.3-seed42/removed-r4",
         "oracle-seed42",
     ]
+    assert all("kfold" in line for line in finished[-5:-3])  # after the runs they hold out from, before retraining
     retrained = {"removed-r16", "downweighted-r16", "removed-r4"}
     assert {line.split()[1].split("/")[1] for line in finished[-3:]} == retrained  # after detection
     low_removed = json.loads((tmp_path / "out" / "noise0.3-seed42" / "removed-r4" / "run.json").read_text())
@@ -421,6 +424,10 @@ def test_ract_trains_through_the_sweep_executor(tmp_path, data_dir):
         assert f"## {heading}" in text
     assert "bracket the training set (r4: 36,672 < n = 64 < r16: 144,384): does NOT hold" in text
     assert "![Noisy labels fitted over training, per rank](page-memorisation.png)" in text
+    assert (
+        "Confident learning reads 2 held-out folds of the rank-16 run" in text
+        and "| confident_learning (r16) |" in text
+    )
     assert (tmp_path / "page-memorisation.png").read_bytes()[:4] == b"\x89PNG"
     assert "retraining rank 4 without the flagged examples beats training it on the noisy data" in text
     assert (tmp_path / "out" / ".logs").is_dir()  # each worker's output, as a sweep keeps it

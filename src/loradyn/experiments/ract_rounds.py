@@ -32,7 +32,7 @@ import pandas as pd
 from loradyn.errors import DataError
 from loradyn.experiments.detect import EXAMPLES, detect, records, write_results
 from loradyn.experiments.executors import Task, check_executor, dispatch
-from loradyn.experiments.kfold import fold_configs, kfold_probs
+from loradyn.experiments.kfold import check_kfold, fold_configs, fold_dirs, kfold_probs
 from loradyn.experiments.ract_config import Cell, RactConfig
 from loradyn.experiments.steps import check_step, ensure_run, is_complete, read_run
 from loradyn.io import dumps, write_json
@@ -131,10 +131,10 @@ def run_ract(
 ) -> dict[str, Any]:
     """Run (or resume) RACT into ``out``; write ``ract.json`` and the detectors' side-by-side there.
 
-    The steps train in two rounds: first every run known before detection (the oracles, the low- and high-rank
-    runs of every setting), then every retraining; each round in this process one run after another
-    (``executor=None``), or through a sweep executor (``local``, ``ray`` or ``slurm``, ``jobs`` at a time, as
-    `loradyn sweep` trains). K-fold runs, where asked for, train in this process.
+    The steps train in rounds: first every run known before detection (the oracles, the low- and high-rank
+    runs of every setting, the rank curve), then the K held-out folds of each noisy run where asked for, then every
+    retraining; each round in this process one run after another (``executor=None``), or through a sweep executor
+    (``local``, ``ray`` or ``slurm``, ``jobs`` at a time, as `loradyn sweep` trains).
 
     Parameters
     ----------
@@ -170,6 +170,12 @@ def run_ract(
     planned = {cell.name: trainer.plan(_first_steps(config, cell, out)) for cell in cells}
     curve = trainer.plan(_curve_steps(config, out))
     trainer.train()
+    if config.kfold is not None:  # the held-out folds of each noisy run, once it is there, trained alike
+        for cell in cells:
+            noisy = planned[cell.name]["noisy"]
+            folds = zip(check_kfold(noisy, config.kfold), fold_dirs(noisy, config.kfold), strict=True)
+            trainer.plan({f"fold-{i}": step for i, step in enumerate(folds)})
+        trainer.train()
     settings, blocks = [], []
     for cell in cells:
         runs = trainer.report(cell, planned[cell.name])
@@ -324,7 +330,8 @@ def _detect(
     *,
     show_progress: bool,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Every detector on a setting's runs (the K folds first, where asked for), and rank discrepancy's flags."""
+    """Every detector on a setting's runs (their K folds' probabilities first, where asked for), and rank
+    discrepancy's flags."""
     if config.kfold is not None:
         kfold_probs(runs["noisy"][0], config.kfold, show_progress=show_progress)
     scored = list(dict.fromkeys(runs[role][0] for role in ("low", "high", "noisy")))
