@@ -69,6 +69,17 @@ def test_ract_config_reads_run_fields_and_ract_fields(tmp_path, data_dir):
     assert "rank" not in config.to_dict() and config.to_dict()["high_rank"] == 8
 
 
+def test_the_rank_curve_crosses_its_ranks_rates_and_seeds(tmp_path):
+    grid = {"noise_rate": [0.3], "seed": [42, 123]}
+    curve = {"rank": [1, 8], "noise_rate": [0.0, 0.4]}
+    cells = load_ract_config(_yaml(tmp_path / "a.yaml", **TINY, grid=grid, rank_curve=curve)).curve_cells()
+    assert [(rate, rank, c.seed, c.noise_rate) for rate, rank, c in cells] == [
+        (rate, rank, seed, rate) for rate in (0.0, 0.4) for rank in (1, 8) for seed in (42, 123)
+    ]  # the grid's seeds
+    own = load_ract_config(_yaml(tmp_path / "b.yaml", **TINY, grid=grid, rank_curve={**curve, "seed": [7]}))
+    assert {c.seed for _, _, c in own.curve_cells()} == {7} and len(own.curve_cells()) == 4  # its own seeds
+
+
 def test_equal_ranks_are_a_clear_error(tmp_path):
     path = _yaml(tmp_path / "r.yaml", **TINY, low_rank=16, high_rank=16)
     with pytest.raises(DataError) as err:

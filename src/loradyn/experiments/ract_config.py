@@ -224,11 +224,10 @@ class RactConfig:
         (the setting is rank-free: the run's rank is set with it)."""
         if self.rank_curve is None:
             return []
+        seeds = self.rank_curve.get("seed", self.seeds())
         return [
             (float(rate), int(rank), dataclasses.replace(self.run, noise_rate=float(rate), seed=seed))
-            for rate, rank, seed in itertools.product(
-                self.rank_curve["noise_rate"], self.rank_curve["rank"], self.seeds()
-            )
+            for rate, rank, seed in itertools.product(self.rank_curve["noise_rate"], self.rank_curve["rank"], seeds)
         ]
 
     def cells(self) -> list[Cell]:
