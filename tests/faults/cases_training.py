@@ -3,6 +3,8 @@ files, and run directories that are not what they seem."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from catalogue import (
@@ -10,9 +12,12 @@ from catalogue import (
     SMOKE,
     TINY,
     Case,
+    Maker,
     folder,
     train_json,
 )
+
+from loradyn.io import dumps
 
 TRAIN_OUT = ("--out", "{tmp}/run", "--data-dir", "{data}", "--quiet")
 
@@ -569,6 +574,23 @@ def sweep(name: str, what: str, text: str | bytes, words: tuple[str, ...], *opti
     return Case("sweep", name, what, args, words, {"s.yaml": text, **case.pop("files", {})}, **case)
 
 
+def _forced_run(out: str, **changes: Any) -> Maker:
+    """The sweep file's first run, complete in ``out`` but trained with ``changes`` (``loradyn train --force``)."""
+
+    def make(root: Path, data: Path) -> None:
+        from loradyn.experiments.sweep import load_sweep
+
+        sweep = load_sweep(root / "s.yaml")
+        planned = sweep.runs[0]
+        config = json.loads(dumps(planned.config.to_dict() | changes))
+        (root / out / planned.name).mkdir(parents=True)
+        (root / out / "sweep.json").write_text(dumps(sweep.plan()))
+        run = {"run_id": planned.name, "status": "complete", "config": config}
+        (root / out / planned.name / "run.json").write_text(json.dumps(run))
+
+    return make
+
+
 GOOD_SWEEP = "base: {epochs: 1, n_bulk: 16, n_tracked: 8, n_validation: 8, max_length: 48, dataset: ag-news}\n"
 SWEEP = [
     sweep("binary", "a binary sweep file", b"\xff\xfe\x00", ("{tmp}/s.yaml:1", "not UTF-8 text")),
@@ -658,6 +680,17 @@ SWEEP = [
         "timeout_min=[",
         "--out",
         "{tmp}/out",
+    ),
+    sweep(
+        "run-of-another-config",
+        "a run folder of the sweep trained with another configuration (train --force): it was skipped as the plan's",
+        GOOD_SWEEP,
+        ("{tmp}/out/s42/run.json", "was made with another configuration than the sweep's plan", "differs in rank"),
+        "--out",
+        "{tmp}/out",
+        "--jobs",
+        "1",
+        make=(_forced_run("out", rank=8),),
     ),
     sweep(
         "slurm-without-scheduler",

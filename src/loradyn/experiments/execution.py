@@ -74,6 +74,9 @@ def run_sweep(
         sweep = sweep.with_data_dir(Path(data_dir).resolve())
     out = Path(out_dir).resolve()
     _start_or_continue(sweep, out)
+    for run in sweep.runs:  # before the lock file: a refused sweep writes nothing
+        if run_state(out / run.name) != "pending":
+            _check_run_matches_plan(out / run.name, run.config.to_dict())
     with _exclusive(out):
         return _run(sweep, out, jobs=jobs, executor=executor, slurm=slurm, progress=progress)
 
@@ -83,9 +86,6 @@ def _run(
 ) -> dict[str, Any]:
     """Train the runs not complete yet (resuming the unfinished ones) and summarise every run."""
     states = {run.name: run_state(out / run.name) for run in sweep.runs}
-    for run in sweep.runs:
-        if states[run.name] != "pending":
-            _check_run_matches_plan(out / run.name, run.config.to_dict())
     tasks = [
         Task(run.name, run.config.to_dict(), out / run.name, out / f"{run.name}.error.log")
         for run in seed_by_seed(sweep)
