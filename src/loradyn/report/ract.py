@@ -8,7 +8,7 @@ from typing import Any
 
 from loradyn.report.paper import STUDY2
 from loradyn.report.provenance import duration, made_by
-from loradyn.report.ract_claims import memorisation_section, rank_curve_section, separation_section
+from loradyn.report.ract_claims import memorisation_section, pm, rank_curve_section, separation_section, verdict
 
 #: The accuracy table's columns, in order (the low rank retrained only where ``retrain_low`` asked for it).
 ACCURACY_ROLES = ("low", "noisy", "removed", "downweighted", "removed_low", "oracle")
@@ -33,22 +33,6 @@ RULES = {
     "gmm": "F1, mixture",
     "trusted": "F1, trusted",
 }
-
-
-def _num(value: float | None, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
-def _pm(row: dict[str, Any], key: str) -> str:
-    """``mean ± SD`` over seeds (``<key>_mean``, ``<key>_sd``)."""
-    mean, sd = row.get(f"{key}_mean"), row.get(f"{key}_sd")
-    if mean is None:
-        return "–"
-    return _num(mean) if sd is None else f"{mean:.3f} ± {sd:.3f}"
-
-
-def _verdict(holds: bool) -> str:
-    return "holds" if holds else "does NOT hold"
 
 
 def _wins(settings: list[dict[str, Any]], better: Callable[[dict[str, Any]], bool]) -> str:
@@ -97,8 +81,8 @@ def _detector_tables(summary: dict[str, Any]) -> str:
             name = c["detector"] + (
                 f" (r{c['low_rank']:g} vs r{c['rank']:g})" if c.get("low_rank") is not None else f" (r{c['rank']:g})"
             )
-            rows.setdefault(name, {"auroc": _pm(c, "auroc"), "ap": _pm(c, "average_precision"), "sort": c})
-            rows[name][c["threshold"]] = _pm(c, "f1")
+            rows.setdefault(name, {"auroc": pm(c, "auroc"), "ap": pm(c, "average_precision"), "sort": c})
+            rows[name][c["threshold"]] = pm(c, "f1")
         ordered = sorted(rows.items(), key=lambda item: -(item[1]["sort"].get("auroc_mean") or 0))
         header = "| detector | " + " | ".join(RULES[r] for r in rules) + " | AUROC | AP |"
         lines = [header, "|---" * (len(rules) + 3) + "|"]
@@ -135,18 +119,18 @@ def _verdicts(summary: dict[str, Any]) -> list[str]:
             continue
         lines.append(
             f"{at}, rank discrepancy beats the trivial baseline (final prediction ≠ label, the better of the runs) "
-            f"in F1: {_verdict(det['f1_mean'] > det['baseline_f1_mean'])} ({det['f1_mean']:.3f} vs "
+            f"in F1: {verdict(det['f1_mean'] > det['baseline_f1_mean'])} ({det['f1_mean']:.3f} vs "
             f"{det['baseline_f1_mean']:.3f}; {_wins(seeds, _greater('f1', 'baseline_f1'))})."
         )
         lines.append(
             f"{at}, rank discrepancy ranks noisy labels above clean ones at all (AUROC > 0.5): "
-            f"{_verdict(det['auroc_mean'] > 0.5)} ({det['auroc_mean']:.3f})."
+            f"{verdict(det['auroc_mean'] > 0.5)} ({det['auroc_mean']:.3f})."
         )
         best = _best_by_auroc(summary, rate)
         is_ract = best["detector"] == "rank_discrepancy"
         best_name = best["detector"] if is_ract else f"{best['detector']} r{best['rank']}"
         lines.append(
-            f"{at}, rank discrepancy ranks the noisy labels best of all detectors (AUROC): {_verdict(is_ract)} "
+            f"{at}, rank discrepancy ranks the noisy labels best of all detectors (AUROC): {verdict(is_ract)} "
             f"(best: {best_name}, {best['auroc_mean']:.3f}; rank discrepancy {det['auroc_mean']:.3f})."
         )
         retrainings = (
@@ -162,13 +146,13 @@ def _verdicts(summary: dict[str, Any]) -> list[str]:
             closed_text = f", {gain / gap:.0%} of the gap to the oracle closed" if gap > 0 and gain > 0 else ""
             lines.append(
                 f"{at}, retraining {what} beats training it on the noisy data: "
-                f"{_verdict(acc[f'{role}_accuracy_mean'] > acc[f'{base}_accuracy_mean'])} "
+                f"{verdict(acc[f'{role}_accuracy_mean'] > acc[f'{base}_accuracy_mean'])} "
                 f"({acc[f'{role}_accuracy_mean']:.3f} vs {acc[f'{base}_accuracy_mean']:.3f}; "
                 f"{_wins(seeds, _greater(f'{role}_accuracy', f'{base}_accuracy'))}{closed_text})."
             )
         lines.append(
             f"{at}, the rank-{low} adapter resists the noise better than the rank-{retrain} one (clean-test accuracy): "
-            f"{_verdict(acc['low_accuracy_mean'] > acc['noisy_accuracy_mean'])} "
+            f"{verdict(acc['low_accuracy_mean'] > acc['noisy_accuracy_mean'])} "
             f"({acc['low_accuracy_mean']:.3f} vs {acc['noisy_accuracy_mean']:.3f}; "
             f"{_wins(seeds, _greater('low_accuracy', 'noisy_accuracy'))})."
         )
@@ -187,10 +171,10 @@ def _paper_rows(summary: dict[str, Any]) -> tuple[str, list[str]]:
     after = max(acc[f"{role}_accuracy_mean"] or 0.0 for role in retrained)
     low, retrain = summary["config"]["low_rank"], summary["settings"][0]["runs"]["noisy"]["rank"]
     rows = [
-        ("rank discrepancy detection F1", _pm(det, "f1"), f"{STUDY2['ract_detection_f1']:.3f}"),
-        ("trivial baseline F1 (final prediction ≠ label)", _pm(det, "baseline_f1"), "not reported"),
+        ("rank discrepancy detection F1", pm(det, "f1"), f"{STUDY2['ract_detection_f1']:.3f}"),
+        ("trivial baseline F1 (final prediction ≠ label)", pm(det, "baseline_f1"), "not reported"),
         *(
-            (f"clean-test accuracy after RACT, {what}", _pm(acc, f"{role}_accuracy"), paper)
+            (f"clean-test accuracy after RACT, {what}", pm(acc, f"{role}_accuracy"), paper)
             for role, what, paper in (
                 ("removed", f"rank {retrain}, removed", f"{STUDY2['ract_accuracy']:.4f}"),
                 ("downweighted", f"rank {retrain}, down-weighted", "–"),
@@ -198,17 +182,17 @@ def _paper_rows(summary: dict[str, Any]) -> tuple[str, list[str]]:
             )
             if acc[f"{role}_accuracy_mean"] is not None
         ),
-        ("clean-test accuracy on the noisy data", _pm(acc, "noisy_accuracy"), "not reported"),
-        ("clean-test accuracy on clean data (oracle)", _pm(acc, "oracle_accuracy"), "not reported"),
+        ("clean-test accuracy on the noisy data", pm(acc, "noisy_accuracy"), "not reported"),
+        ("clean-test accuracy on clean data (oracle)", pm(acc, "oracle_accuracy"), "not reported"),
     ]
     table = "| at 30% symmetric noise | here | paper |\n|---|---|---|\n" + "\n".join(
         f"| {a} | {b} | {c} |" for a, b, c in rows
     )
     verdicts = [
         f"Rank discrepancy reaches the paper's {STUDY2['ract_detection_f1']:.1%} detection F1: "
-        f"{_verdict(det['f1_mean'] >= STUDY2['ract_detection_f1'])} ({det['f1_mean']:.1%} here).",
+        f"{verdict(det['f1_mean'] >= STUDY2['ract_detection_f1'])} ({det['f1_mean']:.1%} here).",
         f"Accuracy after RACT reaches the paper's {STUDY2['ract_accuracy']:.2%}: "
-        f"{_verdict(after >= STUDY2['ract_accuracy'])} ({after:.2%} here, the best of the retrainings).",
+        f"{verdict(after >= STUDY2['ract_accuracy'])} ({after:.2%} here, the best of the retrainings).",
     ]
     return table, verdicts
 
@@ -231,12 +215,12 @@ def ract_page(summary: dict[str, Any], *, command: str, seconds: float, figure: 
         accuracy_rows.append(
             f"| {r['noise_rate']:.0%} | {r['n_seeds']} | {d['n_flagged_mean']:.0f} "
             f"({sum(flagged_noisy) / len(flagged_noisy):.0f} noisy) | "
-            + " | ".join(_pm(r, f"{role}_accuracy") for role in roles)
+            + " | ".join(pm(r, f"{role}_accuracy") for role in roles)
             + " |"
         )
     detection_rows = [
-        f"| {r['noise_rate']:.0%} | {_pm(r, 'precision')} | {_pm(r, 'recall')} | {_pm(r, 'f1')} | {_pm(r, 'auroc')} "
-        f"| {_pm(r, 'baseline_f1')} |"
+        f"| {r['noise_rate']:.0%} | {pm(r, 'precision')} | {pm(r, 'recall')} | {pm(r, 'f1')} | {pm(r, 'auroc')} "
+        f"| {pm(r, 'baseline_f1')} |"
         for r in summary["detection"]
         if r["noise_rate"] > 0
     ]

@@ -10,16 +10,16 @@ from typing import Any
 from loradyn.theory.figures import figure
 
 
-def _pm(row: dict[str, Any] | None, key: str, *, digits: int = 3, scale: float = 1.0) -> str:
+def pm(row: dict[str, Any] | None, key: str, *, digits: int = 3) -> str:
+    """``mean ± SD`` over seeds of ``row``'s ``<key>_mean`` and ``<key>_sd``; the mean alone without an SD."""
     mean = None if row is None else row.get(f"{key}_mean")
     if mean is None:
         return "–"
     sd = row.get(f"{key}_sd")
-    text = f"{mean * scale:.{digits}f}"
-    return text if sd is None else f"{text} ± {sd * scale:.{digits}f}"
+    return f"{mean:.{digits}f}" if sd is None else f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
-def _verdict(holds: bool) -> str:
+def verdict(holds: bool) -> str:
     return "holds" if holds else "does NOT hold"
 
 
@@ -56,7 +56,7 @@ def memorisation_section(summary: dict[str, Any], figure_name: str | None) -> tu
         "|---" * (3 + 2 * len(rates)) + "|",
     ]
     for rank in (low, high):
-        cells = [f"{_pm(last.get((r, rank)), 'noisy_fit')} | {_pm(last.get((r, rank)), 'clean_fit')}" for r in rates]
+        cells = [f"{pm(last.get((r, rank)), 'noisy_fit')} | {pm(last.get((r, rank)), 'clean_fit')}" for r in rates]
         lines.append(f"| {rank} | {dof[rank]:,} | {dof[rank] / n:.2f} | " + " | ".join(cells) + " |")
     for rate in rates:
         epochs = sorted({row["epoch"] for row in rows if row["noise_rate"] == rate})
@@ -69,15 +69,15 @@ def memorisation_section(summary: dict[str, Any], figure_name: str | None) -> tu
             "|---|---|---|---|---|",
         ]
         lines += [
-            f"| {e} | {_pm(at.get((low, e)), 'noisy_fit')} | {_pm(at.get((high, e)), 'noisy_fit')} | "
-            f"{_pm(at.get((low, e)), 'clean_fit')} | {_pm(at.get((high, e)), 'clean_fit')} |"
+            f"| {e} | {pm(at.get((low, e)), 'noisy_fit')} | {pm(at.get((high, e)), 'noisy_fit')} | "
+            f"{pm(at.get((low, e)), 'clean_fit')} | {pm(at.get((high, e)), 'clean_fit')} |"
             for e in epochs
         ]
     if figure_name:
         lines += ["", f"![Noisy labels fitted over training, per rank]({figure_name})"]
     verdicts = [
         f"The ranks' capacities bracket the training set (r{low}: {dof[low]:,} < n = {n:,} < r{high}: {dof[high]:,}): "
-        f"{_verdict(capacity['brackets'])}."
+        f"{verdict(capacity['brackets'])}."
     ]
     for rate in rates:
         lo, hi = last.get((rate, low)), last.get((rate, high))
@@ -85,8 +85,8 @@ def memorisation_section(summary: dict[str, Any], figure_name: str | None) -> tu
             continue
         verdicts.append(
             f"At {rate:.0%} noise, the rank-{high} adapter fits most noisy labels (≥ 90% at the end): "
-            f"{_verdict(hi['noisy_fit_mean'] >= 0.9)} ({hi['noisy_fit_mean']:.1%}); the rank-{low} adapter fits "
-            f"clearly fewer (at least 10 points fewer): {_verdict(hi['noisy_fit_mean'] - lo['noisy_fit_mean'] >= 0.1)} "
+            f"{verdict(hi['noisy_fit_mean'] >= 0.9)} ({hi['noisy_fit_mean']:.1%}); the rank-{low} adapter fits "
+            f"clearly fewer (at least 10 points fewer): {verdict(hi['noisy_fit_mean'] - lo['noisy_fit_mean'] >= 0.1)} "
             f"({lo['noisy_fit_mean']:.1%})."
         )
     return "\n".join(lines), verdicts
@@ -123,14 +123,14 @@ def separation_section(summary: dict[str, Any]) -> tuple[str, list[str]]:
     verdicts = []
     for (rate, rank), row in sorted(last.items()):
         lines.append(
-            f"| {rate:.0%} | {rank} | {_pm(row, 'clean_median_step', digits=0)} | "
-            f"{_pm(row, 'noisy_median_step', digits=0)} | {_pm(row, 'clean_never')} | {_pm(row, 'noisy_never')} |"
+            f"| {rate:.0%} | {rank} | {pm(row, 'clean_median_step', digits=0)} | "
+            f"{pm(row, 'noisy_median_step', digits=0)} | {pm(row, 'clean_never')} | {pm(row, 'noisy_never')} |"
         )
         clean, noisy = row.get("clean_median_step_mean"), row.get("noisy_median_step_mean")
         if clean is not None and noisy is not None:
             verdicts.append(
                 f"At {rate:.0%} noise, rank {rank}: clean items stay learned before noisy ones (median step): "
-                f"{_verdict(clean < noisy)} ({clean:.0f} vs {noisy:.0f})."
+                f"{verdict(clean < noisy)} ({clean:.0f} vs {noisy:.0f})."
             )
         elif clean is not None:
             verdicts.append(
@@ -157,7 +157,7 @@ def rank_curve_section(summary: dict[str, Any]) -> tuple[str, list[str]]:
         "|---" * (2 + len(rates)) + "|",
     ]
     lines += [
-        f"| {rank} | {dof[rank] / n:.2f} | " + " | ".join(_pm(at.get((r, rank)), "accuracy") for r in rates) + " |"
+        f"| {rank} | {dof[rank] / n:.2f} | " + " | ".join(pm(at.get((r, rank)), "accuracy") for r in rates) + " |"
         for rank in ranks
     ]
     best = {
@@ -166,8 +166,8 @@ def rank_curve_section(summary: dict[str, Any]) -> tuple[str, list[str]]:
     lines += ["", "Best rank: " + ", ".join(f"{best[r]['rank']} at {r:.0%}" for r in rates) + "."]
     order = [best[r]["rank"] for r in rates]
     falls = all(b <= a for a, b in itertools.pairwise(order)) and order[-1] < order[0]
-    verdict = (
-        f"The best rank falls as noise rises: {_verdict(falls)} (best ranks {', '.join(map(str, order))} at "
+    line = (
+        f"The best rank falls as noise rises: {verdict(falls)} (best ranks {', '.join(map(str, order))} at "
         f"{', '.join(f'{r:.0%}' for r in rates)})."
     )
-    return "\n".join(lines), [verdict]
+    return "\n".join(lines), [line]
