@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from loradyn.errors import DataError
-from loradyn.io import read_parquet, write_atomic
+from loradyn.io import read_json, read_parquet, write_atomic
 
 REQUIRED_COLUMNS = (
     "run_id",
@@ -136,4 +136,29 @@ def read_dynamics(run_dir: str | os.PathLike[str], *, mode: str | None = None) -
             field=key[0],
             fix="re-record the run (or rebuild the store): each example has one row per checkpoint",
         )
+    if mode in (None, "probe"):
+        _check_probes(frame, Path(run_dir), path)
     return frame
+
+
+def _check_probes(frame: pd.DataFrame, run_dir: Path, path: Path) -> None:
+    """A finished run's dynamics hold every probe its ``run.json`` counts (checkpoints 0 .. n - 1): rows lost
+    after the run ended (a part or a row group removed, a store rebuilt from some parts) would otherwise read as a
+    shorter run with no missing cell."""
+    run_json = run_dir / "run.json"
+    if not run_json.is_file():
+        return
+    run = read_json(run_json, what="run record", fix="re-record the run, or point at another run directory")
+    progress = run.get("progress") if isinstance(run, dict) and run.get("status") == "complete" else None
+    probed = frame.loc[frame["mode"] == "probe", "checkpoint"]
+    if not isinstance(progress, dict) or not isinstance(progress.get("checkpoints"), int) or probed.empty:
+        return
+    missing = sorted(set(range(progress["checkpoints"])) - set(probed.astype(int)))
+    if missing:
+        raise DataError(
+            f"{len(missing)} of the {progress['checkpoints']} probe checkpoints that run.json records have no rows "
+            f"(e.g. checkpoint {missing[0]}): the store lost them after the run ended",
+            path=path,
+            field="checkpoint",
+            fix="train the run again into a new folder (its lost checkpoints cannot be recovered)",
+        )

@@ -34,6 +34,13 @@ def _diverged(d: pd.DataFrame) -> pd.DataFrame:
     return d.assign(loss=d["loss"].where((d["mode"] != "probe") | (d["checkpoint"] == 0), float("nan")))
 
 
+def _lost_checkpoint(run_dir: Path) -> None:
+    """A finished run (run.json counts its 4 probes) whose store lost probe checkpoint 2 after it ended, as a store
+    rebuilt from its parts after one was deleted would be."""
+    run_json(lambda r: {**r, "progress": {"step": 30, "checkpoints": 4}})(run_dir)
+    table("dynamics.parquet", lambda d: d[(d["mode"] != "probe") | (d["checkpoint"] != 2)])(run_dir)
+
+
 def _other_ids(run_dir: Path) -> None:
     """The run tracks other items: every id renamed."""
     for name in ("examples.parquet", "dynamics.parquet"):
@@ -170,6 +177,13 @@ ANALYZE = [
         ("r",),
         ("{tmp}/r/dynamics.parquet", "field 'checkpoint'", "only 1 probe checkpoint(s)"),
         make=(run("r", table("dynamics.parquet", _one_checkpoint)),),
+    ),
+    analyze(
+        "lost-checkpoint",
+        "a finished run whose store lost one probe checkpoint (it reported 0 missing cells)",
+        ("r",),
+        ("{tmp}/r/dynamics.parquet", "field 'checkpoint'", "1 of the 4 probe checkpoints", "checkpoint 2"),
+        make=(run("r", _lost_checkpoint),),
     ),
     analyze(
         "diverged",
