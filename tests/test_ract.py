@@ -279,8 +279,15 @@ def test_kfold_probabilities_and_confident_learning_equal_cleanlab(tiny_ract, tm
     summary = tiny_ract[2]
     noisy = tmp_path / "high-r16"  # a copy: the folds go inside the run directory
     shutil.copytree(summary["settings"][1]["runs"]["noisy"]["dir"], noisy)
-    result = _cli(["detect", str(noisy), "--kfold", "2", "--out", str(tmp_path / "out"), "--json", "--quiet"])
+    result = _cli(["detect", str(noisy), "--kfold", "2", "--out", str(tmp_path / "out"), "--json"])
     assert result.exit_code == 0, result.output
+    # the folds trained as a sweep's runs do: in the local executor's workers, their logs beside the results
+    assert sorted(p.name for p in (tmp_path / "out" / ".logs").iterdir()) == [
+        "high-r16__kfold-2__fold-0.log",
+        "high-r16__kfold-2__fold-1.log",
+    ]
+    finished = sorted(line.split()[1] for line in result.stderr.splitlines() if line.startswith("detect: "))
+    assert finished == ["high-r16/kfold-2/fold-0", "high-r16/kfold-2/fold-1"]
     oof = pd.read_parquet(noisy / "oof_probs.parquet")
     examples = pd.read_parquet(noisy / "examples.parquet")
     train = examples[examples["split"] == "train"].set_index("example_id")

@@ -8,7 +8,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from loradyn.cli.common import AsJson, at_least, emit, reports_errors, split_list
+from loradyn.cli.common import (
+    AsJson,
+    Executor,
+    Jobs,
+    Slurm,
+    at_least,
+    emit,
+    reports_errors,
+    slurm_parameters,
+    split_list,
+)
 from loradyn.errors import DataError
 
 #: What a pair option looks like, for its error message.
@@ -88,25 +98,35 @@ def detect_command(
     kfold: Annotated[
         int | None, typer.Option(help="Train K held-out folds of each run, for confident learning (cleanlab: 5).")
     ] = None,
+    jobs: Jobs = None,
+    executor: Executor = "local",
+    slurm: Slurm = None,
     seed: Annotated[int, typer.Option(help="Seed of the Gaussian mixture and of a trusted sample.")] = 0,
-    quiet: Annotated[bool, typer.Option(help="No progress bar while K-fold runs train.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No line per K-fold run as it ends.")] = False,
     as_json: AsJson = False,
 ) -> None:
     """Score every example with every applicable detector (rank discrepancy, small loss, AUM, data-map confidence,
     forgetting, prediction disagreement, confident learning), flag by each threshold rule, and evaluate against
     the injected noise: detections.parquet, evaluation.parquet (per run), evaluation_conditions.parquet (mean ±
     SD over seeds), evaluation_categories.parquet (per entropy category, where annotated) and evaluation.json.
-    Every input is checked before anything is written."""
+    Every input is checked before anything is written. With --kfold the folds train as `loradyn sweep` trains its
+    runs (--executor, --jobs; their logs in OUT/.logs)."""
     from loradyn.experiments.detect import detect_runs, read_trusted
+    from loradyn.experiments.executors import check_executor
 
     if trusted is not None and trusted_size is not None:
         raise DataError("--trusted and --trusted-size are alternatives", field="--trusted", fix="pass one of them")
     at_least(0, seed=seed)
+    parameters = slurm_parameters(slurm)
+    check_executor(executor, jobs, installed=kfold is not None, slurm=parameters)
     result = detect_runs(
         run_dirs,
         out,
         kfold=kfold,
-        show_progress=not (quiet or as_json),
+        executor=executor,
+        jobs=jobs,
+        slurm=parameters,
+        log=(lambda _: None) if quiet else None,
         detectors=split_list(detectors, "--detectors"),
         scope=scope,
         source=source,

@@ -5,7 +5,7 @@ A run directory gives its dynamics (``dynamics.parquet``; rows against the noisy
 (``examples.parquet``: ``label`` trained on, ``original_label``, the truth ``is_noisy``, ``split``, ``tracked`` and,
 where annotations exist, ``entropy`` and ``category``) and its configuration (``run.json``). Confident learning
 applies where the directory also holds ``oof_probs.parquet`` (``example_id`` and ``probs``, the out-of-sample class
-probabilities of held-out folds, written by `loradyn.experiments.kfold.kfold_probs`). RACT pairs runs whose
+probabilities of held-out folds, written by `loradyn.experiments.kfold.write_oof`). RACT pairs runs whose
 configurations differ only in their rank.
 """
 
@@ -15,6 +15,7 @@ import io
 import itertools
 import json
 import os
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from loradyn.errors import DataError
-from loradyn.experiments.kfold import OOF_PROBS, check_kfold, kfold_probs
-from loradyn.experiments.steps import RUN_JSON, read_run
+from loradyn.experiments.kfold import OOF_PROBS, check_kfold, plan_folds, write_oof
+from loradyn.experiments.steps import RUN_JSON, Steps, read_run
 from loradyn.io import check_writable, dumps, json_writer, read_parquet, read_text, write_atomic, write_files
 from loradyn.noisy.confident import confident_learning
 from loradyn.noisy.detectors import (
@@ -376,7 +377,7 @@ def _oof_probs(run: NoisyRun, *, required: bool) -> np.ndarray | None:
             raise DataError(
                 "confident learning needs out-of-sample probabilities",
                 path=path,
-                fix="train held-out folds first: loradyn detect --kfold K (loradyn.experiments.kfold.kfold_probs)",
+                fix="train held-out folds first: loradyn detect --kfold K (loradyn.experiments.kfold)",
             )
         return None
     table = read_parquet(path, fix="train held-out folds: loradyn detect --kfold K")
@@ -502,16 +503,21 @@ def detect_runs(
     out: str | os.PathLike[str],
     *,
     kfold: int | None = None,
+    executor: str | None = None,
+    jobs: int | None = None,
+    slurm: dict[str, Any] | None = None,
     show_progress: bool = False,
+    log: Callable[[str], None] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """`detect` over ``run_dirs`` and `write_results` into ``out``: ``loradyn detect``.
 
     Every input is checked before anything is written: the runs and the options of `detect` (by running every
     detector that needs no training), and with ``kfold`` the fold plan of each run (`check_kfold`). Then, with
-    ``kfold``, each run's K held-out-fold runs are trained (`kfold_probs`, into ``<run_dir>/kfold-<K>/``, with
-    ``oof_probs.parquet`` in the run directory) so that confident learning applies; then the detections and their
-    evaluation are written. ``options`` are `detect`'s.
+    ``kfold``, the K held-out-fold runs of every run are trained as one round (into ``<run_dir>/kfold-<K>/``; here
+    one after another with ``executor=None``, else through that sweep executor, ``jobs`` at a time, its logs in
+    ``out/.logs``) and each run's ``oof_probs.parquet`` is written, so that confident learning applies; then the
+    detections and their evaluation are written. ``options`` are `detect`'s.
     """
     check_writable(result_files(out))
     if kfold is not None:
@@ -521,8 +527,21 @@ def detect_runs(
         others = None if named is None else [d for d in named if d != "confident_learning"]
         if others is None or others:
             detect(run_dirs, **{**options, "detectors": others})
+        steps = Steps(
+            Path(out),
+            log or (lambda line: print(line, file=sys.stderr, flush=True)),
+            what="detect",
+            executor=executor,
+            jobs=jobs,
+            slurm=slurm,
+            show_progress=show_progress,
+            names_from=Path(os.path.commonpath([Path(r).resolve().parent for r in run_dirs])),
+        )
         for run_dir in run_dirs:
-            kfold_probs(run_dir, kfold, show_progress=show_progress)
+            plan_folds(steps, Path(run_dir).resolve(), kfold)
+        steps.train()
+        for run_dir in run_dirs:
+            write_oof(run_dir, kfold)
     return write_results(detect(run_dirs, **options), out)
 
 

@@ -2,9 +2,10 @@
 
 The folds are the training engine's own (``RunConfig.folds`` / ``fold``: stratified by the labels trained on,
 planned in `loradyn.train.rundata`); a held-out fold is not trained on and is the run's tracked set, so its last
-probe scores every held-out item with a model that never saw it. `kfold_probs` trains the K runs of a run's
-configuration (resuming an unfinished one, skipping a finished one) and writes ``oof_probs.parquet`` into that run's
-directory, where `loradyn.experiments.detect.detect` reads it.
+probe scores every held-out item with a model that never saw it. `plan_folds` plans the K runs of a run's
+configuration as steps of a round (`loradyn.experiments.steps.Steps`, which trains them here or through a sweep
+executor, resuming an unfinished one, skipping a finished one); `write_oof` then writes ``oof_probs.parquet`` into
+that run's directory, where `loradyn.experiments.detect.detect` reads it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from loradyn.errors import DataError
-from loradyn.experiments.steps import check_step, ensure_run, run_config
+from loradyn.experiments.steps import Steps, check_step, run_config
 from loradyn.io import write_atomic
 from loradyn.store import DYNAMICS, read_dynamics
 from loradyn.train.config import RunConfig
@@ -65,21 +66,16 @@ def check_kfold(run_dir: str | os.PathLike[str], k: int = DEFAULT_FOLDS) -> list
     return configs
 
 
-def kfold_probs(
-    run_dir: str | os.PathLike[str], k: int = DEFAULT_FOLDS, *, show_progress: bool = False
-) -> pd.DataFrame:
-    """Train the K held-out-fold runs of ``run_dir``'s configuration and write their out-of-sample probabilities
-    to ``run_dir/oof_probs.parquet`` (atomically).
+def plan_folds(steps: Steps, run_dir: str | os.PathLike[str], k: int = DEFAULT_FOLDS) -> list[Path]:
+    """Plan the K held-out-fold runs of ``run_dir``'s configuration into ``steps`` (trained by its next `train`,
+    into ``run_dir/kfold-<k>/fold-<i>``); return their folders."""
+    folds = zip(check_kfold(run_dir, k), fold_dirs(run_dir, k), strict=True)
+    return list(steps.plan({f"fold-{i}": step for i, step in enumerate(folds)}).values())
 
-    Parameters
-    ----------
-    run_dir
-        A run directory made by `loradyn.train.runner.train`: its ``run.json`` gives the configuration, its
-        ``examples.parquet`` the training examples and the labels trained on.
-    k
-        Folds (cleanlab's default, 5).
-    show_progress
-        Passed to ``train``.
+
+def write_oof(run_dir: str | os.PathLike[str], k: int = DEFAULT_FOLDS) -> pd.DataFrame:
+    """Write the out-of-sample probabilities of ``run_dir``'s K trained fold runs to ``run_dir/oof_probs.parquet``
+    (atomically).
 
     Returns
     -------
@@ -87,11 +83,7 @@ def kfold_probs(
         One row per training example of ``run_dir``: ``example_id``, ``probs`` (``(K_classes,)`` float: the last
         probe of the run that held it out), ``label`` (trained on) and ``fold``, as written.
     """
-    configs = check_kfold(run_dir, k)
-    folders = fold_dirs(run_dir, k)
-    for config, folder in zip(configs, folders, strict=True):
-        ensure_run(config, folder, show_progress=show_progress)
-    table = assemble_oof(folders, Path(run_dir) / EXAMPLES)
+    table = assemble_oof(fold_dirs(run_dir, k), Path(run_dir) / EXAMPLES)
     write_atomic(Path(run_dir) / OOF_PROBS, lambda tmp: table.to_parquet(tmp, index=False))
     return table
 

@@ -31,10 +31,10 @@ import pandas as pd
 
 from loradyn.errors import DataError
 from loradyn.experiments.detect import EXAMPLES, detect, records, write_results
-from loradyn.experiments.executors import Task, check_executor, dispatch
-from loradyn.experiments.kfold import check_kfold, fold_configs, fold_dirs, kfold_probs
+from loradyn.experiments.executors import check_executor
+from loradyn.experiments.kfold import fold_configs, plan_folds, write_oof
 from loradyn.experiments.ract_config import Cell, RactConfig
-from loradyn.experiments.steps import check_step, ensure_run, is_complete, read_run
+from loradyn.experiments.steps import Places, Steps, check_step, read_run
 from loradyn.io import dumps, write_json
 from loradyn.noisy.evaluation import FLAG_PREFIX
 from loradyn.noisy.memorisation import memorisation_curve, separation
@@ -60,17 +60,6 @@ def step_config(cell: Cell, *, rank: int, clean: bool = False) -> RunConfig:
     return dataclasses.replace(config, rank=rank, record_labels="both")
 
 
-class _Places:
-    """Run directories by configuration: the first step with a configuration names its folder, and a later step
-    with the same configuration shares it."""
-
-    def __init__(self) -> None:
-        self._dirs: dict[str, Path] = {}
-
-    def __call__(self, config: RunConfig, folder: Path) -> Path:
-        return self._dirs.setdefault(dumps(config.to_dict()), folder)
-
-
 def check_ract(config: RactConfig, out: str | os.PathLike[str]) -> None:
     """Everything `run_ract` can check before it writes: the output folder and the runs already in it, each
     setting's data (and number of scored examples, for a trusted sample), and the K-fold plan."""
@@ -79,7 +68,7 @@ def check_ract(config: RactConfig, out: str | os.PathLike[str]) -> None:
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / RACT_JSON).is_file() and not _has_steps(config, out):
         raise DataError("not a RACT output folder, and not empty", path=out, fix="choose another --out")
-    places = _Places()
+    places = Places()
     for cell in config.cells():
         for step, folder in _first_steps(config, cell, out).values():
             check_step(step, places(step, folder))  # a folder of another configuration is an error before training
@@ -165,27 +154,25 @@ def run_ract(
         check_executor(executor, jobs, slurm=slurm)
     check_ract(config, out)
     started = time.perf_counter()
-    trainer = _Trainer(out, log, executor=executor, jobs=jobs, slurm=slurm, show_progress=show_progress)
+    steps = Steps(out, log, what="ract", executor=executor, jobs=jobs, slurm=slurm, show_progress=show_progress)
     cells = config.cells()
-    planned = {cell.name: trainer.plan(_first_steps(config, cell, out)) for cell in cells}
-    curve = trainer.plan(_curve_steps(config, out))
-    trainer.train()
+    planned = {cell.name: steps.plan(_first_steps(config, cell, out)) for cell in cells}
+    curve = steps.plan(_curve_steps(config, out))
+    steps.train()
     if config.kfold is not None:  # the held-out folds of each noisy run, once it is there, trained alike
         for cell in cells:
-            noisy = planned[cell.name]["noisy"]
-            folds = zip(check_kfold(noisy, config.kfold), fold_dirs(noisy, config.kfold), strict=True)
-            trainer.plan({f"fold-{i}": step for i, step in enumerate(folds)})
-        trainer.train()
+            plan_folds(steps, planned[cell.name]["noisy"], config.kfold)
+        steps.train()
     settings, blocks = [], []
     for cell in cells:
-        runs = trainer.report(cell, planned[cell.name])
-        detections, flagged = _detect(config, cell, runs, log, show_progress=show_progress)
-        retrains = trainer.plan(_retrain_steps(config, cell, out, flagged))
+        runs = _report(steps, cell, planned[cell.name])
+        detections, flagged = _detect(config, cell, runs, log)
+        retrains = steps.plan(_retrain_steps(config, cell, out, flagged))
         settings.append((cell, runs, retrains, detections, flagged))
         blocks.append(detections)
-    trainer.train()
+    steps.train()
     settings = [
-        _setting(cell, {**runs, **trainer.report(cell, retrains)}, detections, flagged)
+        _setting(cell, {**runs, **_report(steps, cell, retrains)}, detections, flagged)
         for cell, runs, retrains, detections, flagged in settings
     ]
     memorisation = [row for s in settings for row in _memorisation(s)]
@@ -210,83 +197,16 @@ def run_ract(
     return json.loads(dumps(summary))
 
 
-class _Trainer:
-    """The steps of a RACT round: planned (a step whose configuration an earlier one has shares its folder),
-    then trained together, here or through a sweep executor, then reported step by step."""
-
-    def __init__(
-        self,
-        out: Path,
-        log: Callable[[str], None],
-        *,
-        executor: str | None,
-        jobs: int | None,
-        slurm: dict[str, Any] | None,
-        show_progress: bool,
-    ) -> None:
-        self.out, self.log, self.executor, self.jobs, self.slurm = out, log, executor, jobs, slurm
-        self.show_progress = show_progress
-        self.places = _Places()
-        self.pending: dict[Path, RunConfig] = {}
-        self.trained: set[Path] = set()  # trained by this call and not yet reported
-
-    def plan(self, steps: dict[str, tuple[RunConfig, Path]]) -> dict[str, Path]:
-        """Each role's run folder; the ones not complete yet are trained by the next `train`."""
-        folders = {}
-        for role, (config, folder) in steps.items():
-            folder = self.places(config, folder)
-            check_step(config, folder)
-            if not is_complete(folder):
-                self.pending[folder] = config
-            folders[role] = folder
-        return folders
-
-    def train(self) -> None:
-        pending, self.pending = self.pending, {}
-        if self.executor is None:
-            for folder, config in pending.items():
-                ensure_run(config, folder, show_progress=self.show_progress)
-        elif pending:
-            tasks = [
-                Task(
-                    folder.relative_to(self.out).as_posix().replace("/", "__"),
-                    config.to_dict(),
-                    folder,
-                    folder.parent / f"{folder.name}.error.log",
-                )
-                for folder, config in pending.items()
-            ]
-            failed = []
-
-            def on_done(task: Task, outcome: dict[str, Any]) -> None:
-                self.log(
-                    f"ract: {task.run_dir.relative_to(self.out)} {outcome['status']} in {outcome['seconds']:.0f} s"
-                )
-                if outcome["status"] != "complete":
-                    failed.append(f"{task.name}: {outcome['error']} (see {outcome['error_log']})")
-
-            dispatch(tasks, executor=self.executor, jobs=self.jobs, on_done=on_done, folder=self.out, slurm=self.slurm)
-            if failed:
-                raise DataError(
-                    f"{len(failed)} step(s) failed: " + "; ".join(failed),
-                    path=self.out,
-                    fix="correct the cause and run the same command again: finished steps are kept",
-                )
-        self.trained |= set(pending)
-
-    def report(self, cell: Cell, folders: dict[str, Path]) -> dict[str, tuple[Path, dict]]:
-        """Each role's folder and run.json, with a line per step ("trained" the first time a run trained by this
-        call is named, "was done" after)."""
-        runs = {}
-        for role, folder in folders.items():
-            run = read_run(folder)
-            what = "trained" if folder in self.trained else "was done"
-            self.trained.discard(folder)
-            self.log(
-                f"ract {cell.name}: {role} {what} ({folder}); clean-test accuracy {run['final']['val_accuracy']:.4f}"
-            )
-            runs[role] = (folder, run)
-        return runs
+def _report(steps: Steps, cell: Cell, folders: dict[str, Path]) -> dict[str, tuple[Path, dict]]:
+    """Each role's folder and run.json, with a line per step ("trained" the first time a run trained by this call
+    is named, "was done" after)."""
+    runs = {}
+    for role, folder in folders.items():
+        run = read_run(folder)
+        what = "trained" if steps.was_trained(folder) else "was done"
+        steps.log(f"ract {cell.name}: {role} {what} ({folder}); clean-test accuracy {run['final']['val_accuracy']:.4f}")
+        runs[role] = (folder, run)
+    return runs
 
 
 def _retrain_steps(config: RactConfig, cell: Cell, out: Path, flagged: list[str]) -> dict[str, tuple[RunConfig, Path]]:
@@ -323,17 +243,12 @@ def _curve_steps(config: RactConfig, out: Path) -> dict[str, tuple[RunConfig, Pa
 
 
 def _detect(
-    config: RactConfig,
-    cell: Cell,
-    runs: dict[str, tuple[Path, dict]],
-    log: Callable[[str], None],
-    *,
-    show_progress: bool,
+    config: RactConfig, cell: Cell, runs: dict[str, tuple[Path, dict]], log: Callable[[str], None]
 ) -> tuple[pd.DataFrame, list[str]]:
     """Every detector on a setting's runs (their K folds' probabilities first, where asked for), and rank
     discrepancy's flags."""
     if config.kfold is not None:
-        kfold_probs(runs["noisy"][0], config.kfold, show_progress=show_progress)
+        write_oof(runs["noisy"][0], config.kfold)
     scored = list(dict.fromkeys(runs[role][0] for role in ("low", "high", "noisy")))
     detections = detect(
         scored,

@@ -1,15 +1,18 @@
-"""Training steps of the noisy-label pipelines (K-fold, RACT) that survive interruption: a finished run is read, not
-retrained; an unfinished one resumes (`loradyn.train.runner.train` resumes it); a folder made with another
-configuration is an error, never overwritten."""
+"""Training steps of the multi-run experiments that plan in rounds (RACT, K-fold): steps survive interruption (a
+finished run is read, not retrained; an unfinished one resumes, `loradyn.train.runner.train` resumes it; a folder made
+with another configuration is an error, never overwritten), and `Steps` trains a round here or through the sweep's
+executors (`loradyn.experiments.executors.dispatch`), the way `loradyn sweep` trains its runs."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from loradyn.errors import DataError
+from loradyn.experiments.executors import Task, dispatch
 from loradyn.io import dumps, read_json
 from loradyn.train.config import RunConfig, trained_fields, with_defaults
 
@@ -77,3 +80,94 @@ def run_config(run_dir: str | os.PathLike[str]) -> RunConfig:
         raise DataError(
             f"no readable configuration ({err})", path=path, field="config", fix="re-record the run"
         ) from None
+
+
+class Places:
+    """Run directories by configuration: the first step with a configuration names its folder, and a later step
+    with the same configuration shares it."""
+
+    def __init__(self) -> None:
+        self._dirs: dict[str, Path] = {}
+
+    def __call__(self, config: RunConfig, folder: Path) -> Path:
+        return self._dirs.setdefault(dumps(config.to_dict()), folder)
+
+
+class Steps:
+    """The steps of an experiment's rounds: planned (a step whose configuration an earlier one has shares its
+    folder), then trained together by `train`, one after another here (``executor=None``) or through a sweep
+    executor, ``jobs`` at a time.
+
+    ``folder`` keeps the executor's logs (``folder/.logs/<step>.log``); a step is named by its folder's path below
+    ``names_from`` (``/`` as ``__``), and ``log`` gets a line as each step ends, ``<what>: <path> <status> in N s``.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        log: Callable[[str], None],
+        *,
+        what: str,
+        executor: str | None,
+        jobs: int | None = None,
+        slurm: dict[str, Any] | None = None,
+        show_progress: bool = False,
+        names_from: Path | None = None,
+    ) -> None:
+        self.folder, self.log, self.what = folder, log, what
+        self.executor, self.jobs, self.slurm, self.show_progress = executor, jobs, slurm, show_progress
+        self.names_from = names_from or folder
+        self.places = Places()
+        self.pending: dict[Path, RunConfig] = {}
+        self.trained: set[Path] = set()  # trained by this object and not yet reported (see `was_trained`)
+
+    def plan(self, steps: dict[str, tuple[RunConfig, Path]]) -> dict[str, Path]:
+        """Each role's run folder; the ones not complete yet are trained by the next `train`."""
+        folders = {}
+        for role, (config, folder) in steps.items():
+            folder = self.places(config, folder)
+            check_step(config, folder)
+            if not is_complete(folder):
+                self.pending[folder] = config
+            folders[role] = folder
+        return folders
+
+    def train(self) -> None:
+        """Train every planned step that is not complete; a `DataError` naming each that failed."""
+        pending, self.pending = self.pending, {}
+        if self.executor is None:
+            for folder, config in pending.items():
+                ensure_run(config, folder, show_progress=self.show_progress)
+        elif pending:
+            tasks = [
+                Task(self._name(folder), config.to_dict(), folder, folder.parent / f"{folder.name}.error.log")
+                for folder, config in pending.items()
+            ]
+            failed = []
+
+            def on_done(task: Task, outcome: dict[str, Any]) -> None:
+                where = task.run_dir.relative_to(self.names_from)
+                self.log(f"{self.what}: {where} {outcome['status']} in {outcome['seconds']:.0f} s")
+                if outcome["status"] != "complete":
+                    failed.append(f"{task.name}: {outcome['error']} (see {outcome['error_log']})")
+
+            dispatch(
+                tasks, executor=self.executor, jobs=self.jobs, on_done=on_done, folder=self.folder, slurm=self.slurm
+            )
+            if failed:
+                raise DataError(
+                    f"{len(failed)} step(s) failed: " + "; ".join(failed),
+                    path=self.folder,
+                    fix="correct the cause and run the same command again: finished steps are kept",
+                )
+        self.trained |= set(pending)
+
+    def was_trained(self, folder: Path) -> bool:
+        """Whether this object trained ``folder`` and this is the first time it is asked (a step shared by several
+        roles is "trained" once, then "was done")."""
+        trained = folder in self.trained
+        self.trained.discard(folder)
+        return trained
+
+    def _name(self, folder: Path) -> str:
+        return folder.relative_to(self.names_from).as_posix().replace("/", "__")

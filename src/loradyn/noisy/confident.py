@@ -42,7 +42,7 @@ def confident_learning(
     ----------
     pred_probs
         ``(N, K)`` out-of-sample predicted probabilities (each example scored by a model that did not train on
-        it, e.g. the held-out folds of `loradyn.experiments.kfold.kfold_probs`); rows sum to 1.
+        it, e.g. the held-out folds of `loradyn.experiments.kfold.write_oof`); rows sum to 1.
     labels
         ``(N,)`` the noisy labels trained on, in ``[0, K)``.
     filter_by, method
