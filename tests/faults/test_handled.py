@@ -5,11 +5,14 @@ so each test asserts the honest output."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from loradyn.cli import app
+from loradyn.errors import DataError
 from loradyn.synthetic import write_synthetic_run
 
 runner = CliRunner()
@@ -35,3 +38,18 @@ def test_an_analysis_of_two_items_skips_what_needs_more_and_says_so(tmp_path):
     assert result.exit_code == 0, result.output
     stats = json.loads((run / "stats.json").read_text(encoding="utf-8"))
     assert "items: too few for a partial correlation (it needs" in json.dumps(stats)
+
+
+def test_a_finished_step_is_reused_when_the_data_folder_is_named_by_another_path(tmp_path, data_dir):
+    """A RACT or K-fold step finished with ``--data-dir /work/shared/data`` was refused when the same command named
+    ``../shared/data``: where the data are read from is not what the run trained (the sweep already ignored it)."""
+    from loradyn.experiments.steps import check_step
+    from loradyn.train.config import RunConfig
+
+    run = write_synthetic_run(tmp_path / "r", n_items=24, n_checkpoints=4, epochs=2, config=CONFIG)
+    stored = json.loads((run / "run.json").read_text())
+    config = RunConfig(**{**stored["config"], "data_dir": str(data_dir)})
+    (run / "run.json").write_text(json.dumps({**stored, "config": {**stored["config"], "data_dir": "/elsewhere"}}))
+    check_step(config, run)  # no error: the same run
+    with pytest.raises(DataError, match="it differs in lr"):
+        check_step(dataclasses.replace(config, lr=1e-3), run)

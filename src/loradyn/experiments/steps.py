@@ -14,7 +14,7 @@ from typing import Any
 from loradyn.errors import DataError
 from loradyn.experiments.executors import Task, dispatch
 from loradyn.io import dumps, read_json
-from loradyn.train.config import RunConfig, trained_fields, with_defaults
+from loradyn.train.config import RESUMABLE_CHANGES, RunConfig, trained_fields, with_defaults
 
 RUN_JSON = "run.json"
 
@@ -40,13 +40,14 @@ def is_complete(run_dir: str | os.PathLike[str]) -> bool:
 
 
 def check_step(config: RunConfig, run_dir: str | os.PathLike[str]) -> None:
-    """Raise a `DataError` if ``run_dir`` holds a run (finished or not) made with another configuration."""
+    """Raise a `DataError` if ``run_dir`` holds a run (finished or not) made with another configuration; the data
+    folder's path may differ (`RESUMABLE_CHANGES`)."""
     run = read_run(run_dir)
     if run is None:
         return
     wanted = trained_fields(json.loads(dumps(config.to_dict())))  # as run.json stores it: lists, string keys
     previous = trained_fields(with_defaults(run.get("config") or {}))
-    changed = sorted(k for k, v in wanted.items() if previous.get(k) != v)
+    changed = sorted(k for k, v in wanted.items() if k not in RESUMABLE_CHANGES and previous.get(k) != v)
     if changed:
         raise DataError(
             f"a run made with another configuration is there (it differs in {', '.join(changed)})",
