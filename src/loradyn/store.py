@@ -30,6 +30,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -150,11 +151,11 @@ def _check_probes(frame: pd.DataFrame, run_dir: Path, path: Path) -> None:
         return
     run = read_json(run_json, what="run record", fix="re-record the run, or point at another run directory")
     progress = run.get("progress") if isinstance(run, dict) and run.get("status") == "complete" else None
-    probed = frame.loc[frame["mode"] == "probe", "checkpoint"]
-    if not isinstance(progress, dict) or not isinstance(progress.get("checkpoints"), int) or probed.empty:
+    probed = frame.loc[frame["mode"] == "probe", "checkpoint"].to_numpy(dtype=float)
+    if not isinstance(progress, dict) or not isinstance(progress.get("checkpoints"), int) or not len(probed):
         return
-    missing = sorted(set(range(progress["checkpoints"])) - set(probed.astype(int)))
-    if missing:
+    missing = np.setdiff1d(np.arange(progress["checkpoints"]), np.unique(probed[np.isfinite(probed)]))
+    if len(missing):
         raise DataError(
             f"{len(missing)} of the {progress['checkpoints']} probe checkpoints that run.json records have no rows "
             f"(e.g. checkpoint {missing[0]}): the store lost them after the run ended",

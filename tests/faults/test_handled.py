@@ -42,14 +42,19 @@ def test_an_analysis_of_two_items_skips_what_needs_more_and_says_so(tmp_path):
 
 def test_a_finished_step_is_reused_when_the_data_folder_is_named_by_another_path(tmp_path, data_dir):
     """A RACT or K-fold step finished with ``--data-dir /work/shared/data`` was refused when the same command named
-    ``../shared/data``: where the data are read from is not what the run trained (the sweep already ignored it)."""
+    ``../shared/data``: one folder by another path is the same data; another folder is not."""
     from loradyn.experiments.steps import check_step
     from loradyn.train.config import RunConfig
 
     run = write_synthetic_run(tmp_path / "r", n_items=24, n_checkpoints=4, epochs=2, config=CONFIG)
     stored = json.loads((run / "run.json").read_text())
     config = RunConfig(**{**stored["config"], "data_dir": str(data_dir)})
-    (run / "run.json").write_text(json.dumps({**stored, "config": {**stored["config"], "data_dir": "/elsewhere"}}))
+    (tmp_path / "link").symlink_to(data_dir)
+    (run / "run.json").write_text(
+        json.dumps({**stored, "config": {**config.to_dict(), "data_dir": str(tmp_path / "link")}})
+    )
     check_step(config, run)  # no error: the same run
     with pytest.raises(DataError, match="it differs in lr"):
         check_step(dataclasses.replace(config, lr=1e-3), run)
+    with pytest.raises(DataError, match="it differs in data_dir"):
+        check_step(dataclasses.replace(config, data_dir=str(tmp_path)), run)

@@ -537,11 +537,10 @@ def detect_runs(
             show_progress=show_progress,
             names_from=Path(os.path.commonpath([Path(r).resolve().parent for r in run_dirs])),
         )
-        for run_dir in run_dirs:
-            plan_folds(steps, Path(run_dir).resolve(), kfold)
+        folds = {run_dir: plan_folds(steps, Path(run_dir).resolve(), kfold) for run_dir in run_dirs}
         steps.train()
-        for run_dir in run_dirs:
-            write_oof(run_dir, kfold)
+        for run_dir, folders in folds.items():
+            write_oof(run_dir, folders)
     return write_results(detect(run_dirs, **options), out)
 
 

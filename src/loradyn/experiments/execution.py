@@ -134,7 +134,7 @@ def _check_run_matches_plan(run_dir: Path, planned: dict[str, Any]) -> None:
     stored = stored_config(run.get("config") if isinstance(run, dict) else None, path)
     wanted = json.loads(dumps(planned))  # as run.json stores it
     stored, wanted = trained_fields(stored), trained_fields(wanted)
-    differ = sorted(k for k in wanted if k not in RESUMABLE_CHANGES and stored.get(k) != wanted[k])
+    differ = sorted(k for k in wanted if k not in ("data_dir", *RESUMABLE_CHANGES) and stored.get(k) != wanted[k])
     if differ:
         raise DataError(
             f"run {run_dir.name} was made with another configuration than the sweep's plan (it differs in "

@@ -73,8 +73,9 @@ def plan_folds(steps: Steps, run_dir: str | os.PathLike[str], k: int = DEFAULT_F
     return list(steps.plan({f"fold-{i}": step for i, step in enumerate(folds)}).values())
 
 
-def write_oof(run_dir: str | os.PathLike[str], k: int = DEFAULT_FOLDS) -> pd.DataFrame:
-    """Write the out-of-sample probabilities of ``run_dir``'s K trained fold runs to ``run_dir/oof_probs.parquet``
+def write_oof(run_dir: str | os.PathLike[str], folders: list[Path]) -> pd.DataFrame:
+    """Write the out-of-sample probabilities of ``run_dir``'s K trained fold runs (``folders``, as `plan_folds`
+    returned them: a fold another run's plan already has is that run's folder) to ``run_dir/oof_probs.parquet``
     (atomically).
 
     Returns
@@ -83,7 +84,7 @@ def write_oof(run_dir: str | os.PathLike[str], k: int = DEFAULT_FOLDS) -> pd.Dat
         One row per training example of ``run_dir``: ``example_id``, ``probs`` (``(K_classes,)`` float: the last
         probe of the run that held it out), ``label`` (trained on) and ``fold``, as written.
     """
-    table = assemble_oof(fold_dirs(run_dir, k), Path(run_dir) / EXAMPLES)
+    table = assemble_oof(folders, Path(run_dir) / EXAMPLES)
     write_atomic(Path(run_dir) / OOF_PROBS, lambda tmp: table.to_parquet(tmp, index=False))
     return table
 

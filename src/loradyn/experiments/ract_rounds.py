@@ -159,14 +159,14 @@ def run_ract(
     planned = {cell.name: steps.plan(_first_steps(config, cell, out)) for cell in cells}
     curve = steps.plan(_curve_steps(config, out))
     steps.train()
+    folds = {}
     if config.kfold is not None:  # the held-out folds of each noisy run, once it is there, trained alike
-        for cell in cells:
-            plan_folds(steps, planned[cell.name]["noisy"], config.kfold)
+        folds = {cell.name: plan_folds(steps, planned[cell.name]["noisy"], config.kfold) for cell in cells}
         steps.train()
     settings, blocks = [], []
     for cell in cells:
         runs = _report(steps, cell, planned[cell.name])
-        detections, flagged = _detect(config, cell, runs, log)
+        detections, flagged = _detect(config, cell, runs, folds.get(cell.name), log)
         retrains = steps.plan(_retrain_steps(config, cell, out, flagged))
         settings.append((cell, runs, retrains, detections, flagged))
         blocks.append(detections)
@@ -243,12 +243,16 @@ def _curve_steps(config: RactConfig, out: Path) -> dict[str, tuple[RunConfig, Pa
 
 
 def _detect(
-    config: RactConfig, cell: Cell, runs: dict[str, tuple[Path, dict]], log: Callable[[str], None]
+    config: RactConfig,
+    cell: Cell,
+    runs: dict[str, tuple[Path, dict]],
+    folds: list[Path] | None,
+    log: Callable[[str], None],
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Every detector on a setting's runs (their K folds' probabilities first, where asked for), and rank
-    discrepancy's flags."""
-    if config.kfold is not None:
-        write_oof(runs["noisy"][0], config.kfold)
+    """Every detector on a setting's runs (the noisy run's K ``folds``' probabilities first, where asked for), and
+    rank discrepancy's flags."""
+    if folds is not None:
+        write_oof(runs["noisy"][0], folds)
     scored = list(dict.fromkeys(runs[role][0] for role in ("low", "high", "noisy")))
     detections = detect(
         scored,

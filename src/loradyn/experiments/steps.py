@@ -14,7 +14,7 @@ from typing import Any
 from loradyn.errors import DataError
 from loradyn.experiments.executors import Task, dispatch
 from loradyn.io import dumps, read_json
-from loradyn.train.config import RESUMABLE_CHANGES, RunConfig, trained_fields, with_defaults
+from loradyn.train.config import RunConfig, trained_fields, with_defaults
 
 RUN_JSON = "run.json"
 
@@ -40,20 +40,26 @@ def is_complete(run_dir: str | os.PathLike[str]) -> bool:
 
 
 def check_step(config: RunConfig, run_dir: str | os.PathLike[str]) -> None:
-    """Raise a `DataError` if ``run_dir`` holds a run (finished or not) made with another configuration; the data
-    folder's path may differ (`RESUMABLE_CHANGES`)."""
+    """Raise a `DataError` if ``run_dir`` holds a run (finished or not) made with another configuration; one data
+    folder named by another path (``/work/shared/data``, ``../shared/data``, a link to it) is the same."""
     run = read_run(run_dir)
     if run is None:
         return
     wanted = trained_fields(json.loads(dumps(config.to_dict())))  # as run.json stores it: lists, string keys
     previous = trained_fields(with_defaults(run.get("config") or {}))
-    changed = sorted(k for k, v in wanted.items() if k not in RESUMABLE_CHANGES and previous.get(k) != v)
+    changed = sorted(k for k, v in wanted.items() if previous.get(k) != v)
+    if "data_dir" in changed and _same_folder(previous.get("data_dir"), wanted["data_dir"]):
+        changed.remove("data_dir")
     if changed:
         raise DataError(
             f"a run made with another configuration is there (it differs in {', '.join(changed)})",
             path=run_dir,
             fix="choose another output folder, or remove this one to train it again",
         )
+
+
+def _same_folder(a: Any, b: Any) -> bool:
+    return isinstance(a, str) and isinstance(b, str) and os.path.realpath(a) == os.path.realpath(b)
 
 
 def ensure_run(config: RunConfig, run_dir: str | os.PathLike[str], *, show_progress: bool = False) -> dict[str, Any]:
@@ -100,7 +106,8 @@ class Steps:
     executor, ``jobs`` at a time.
 
     ``folder`` keeps the executor's logs (``folder/.logs/<step>.log``); a step is named by its folder's path below
-    ``names_from`` (``/`` as ``__``), and ``log`` gets a line as each step ends, ``<what>: <path> <status> in N s``.
+    ``names_from`` (``/`` as ``__``), and ``log`` gets a line as each step an executor trains ends, ``<what>: <path>
+    <status> in N s`` (steps trained here show their progress bar instead, with ``show_progress``).
     """
 
     def __init__(

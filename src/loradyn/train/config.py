@@ -31,10 +31,8 @@ TRACKERS = ("tensorboard", "wandb")
 PER_SEED = "per-seed"
 #: ``train_categories``'s value for the first study's balanced bucket.
 BALANCED = "balanced"
-#: Fields a run may be resumed or reused with changed: they say where progress is reported and where the data
-#: are read from (``/work/shared/data`` or ``../shared/data``), not what is trained; a resumed run's data fingerprint
-#: checks that the data themselves are the same.
-RESUMABLE_CHANGES = frozenset({"report_to", "data_dir"})
+#: Fields a killed run may be resumed with changed: they say where progress is reported, not what is trained.
+RESUMABLE_CHANGES = frozenset({"report_to"})
 
 
 @dataclass
