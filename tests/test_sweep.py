@@ -370,6 +370,7 @@ PRESET_RUNS = {
     "paper1-cpu": 24,
     "paper1-minilm": 18,
     "paper1-cpu-ablations": 29,
+    "paper1-cpu-adapters": 12,
     "sweep-example": 4,
 }
 
