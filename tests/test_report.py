@@ -511,3 +511,34 @@ def test_the_gradient_tables_match_the_run_files(report):
         )
     markdown = (root / "report.md").read_text()
     assert "## Gradients" in markdown and "Kruskal\N{EN DASH}Wallis H" in markdown
+
+
+def test_a_learning_rate_set_per_adapter_names_the_adapter_and_keeps_the_model_together():
+    """paper1-cpu-adapters: IA3 at two learning rates beside LoRA and full fine-tuning, each at its own. The lr tells
+    the IA3 conditions apart, so it names every adapter; the model and data stay one base, so the un-learning
+    table keeps them on one row and LoRA is compared with full fine-tuning (it found "no model with both")."""
+    from loradyn.report.study1.runs import SweepRun, adapter_groups, describe_conditions
+
+    adapters = [
+        {"method": "ia3", "lr": 0.03},
+        {"method": "ia3", "lr": 0.1},
+        {"method": "lora", "rank": 4, "lr": 0.003},
+        {"method": "full", "lr": 1e-4},
+    ]
+    configs = [{**BASE, **a} for a in adapters]
+    runs = [[SweepRun(f"c{i}", None, {"config": {**c, "seed": 42}}, None, {})] for i, c in enumerate(configs)]
+    conditions = describe_conditions([{"condition": c} for c in configs], runs)
+    assert [c.label for c in conditions] == [
+        "roberta-base, chaosnli-snli, LoRA r4 lr=0.003",
+        "roberta-base, chaosnli-snli, IA3 lr=0.03",
+        "roberta-base, chaosnli-snli, IA3 lr=0.1",
+        "roberta-base, chaosnli-snli, full FT lr=0.0001",
+    ]
+    assert list(adapter_groups(conditions)) == ["roberta-base, chaosnli-snli"]
+    # one lr per adapter (paper1-cpu-ablations): the lr tells no two conditions of one adapter apart, names nothing
+    plain = describe_conditions([{"condition": c} for c in configs[1:]], runs[1:])
+    assert [c.label for c in plain] == [
+        "roberta-base, chaosnli-snli, LoRA r4",
+        "roberta-base, chaosnli-snli, IA3",
+        "roberta-base, chaosnli-snli, full FT",
+    ]

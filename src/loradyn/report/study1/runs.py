@@ -17,6 +17,10 @@ from loradyn.train.config import with_defaults
 #: Fields that say which model, data and adapter a condition is; every other field that tells conditions of one
 #: model, data and adapter apart is added to its name.
 NAMED = ("model", "dataset", "method", "rank", "alpha")
+#: Fields of the recipe that a sweep sets per adapter (a learning rate for LoRA, another for IA3 and full
+#: fine-tuning): where one tells conditions apart, it joins the adapter's name, not the model and data's, so that
+#: the adapters of one model and data stay side by side.
+PER_ADAPTER = ("lr",)
 METHOD_ORDER = {"lora": 0, "ia3": 1, "full": 2}
 
 
@@ -60,6 +64,7 @@ class Condition:
     runs: list[SweepRun]
     summary: dict[str, Any]
     extra: str = ""
+    recipe: str = ""  # the `PER_ADAPTER` fields that set it apart, e.g. "lr=0.03"
 
     @property
     def model(self) -> str:
@@ -79,7 +84,7 @@ class Condition:
 
     @property
     def adapter(self) -> str:
-        return adapter_label(self.config)
+        return " ".join(p for p in (adapter_label(self.config), self.recipe) if p)
 
     @property
     def base(self) -> str:
@@ -114,7 +119,8 @@ def adapter_label(config: dict[str, Any]) -> str:
 def describe_conditions(entries: list[dict[str, Any]], groups: list[list[SweepRun]]) -> list[Condition]:
     """Conditions from ``analysis.json``'s entries and their runs, named and in a reading order: by dataset,
     model, distinguishing fields, then adapter (LoRA by rank, IA3, full fine-tuning). A condition's name adds the
-    fields that tell it from another of the same model, data and adapter, where they depart from the defaults."""
+    fields that tell it from another of the same model, data and adapter, where they depart from the defaults: a
+    `PER_ADAPTER` field to the adapter ("IA3 lr=0.03"), any other to the model and data."""
     conditions = [
         Condition(e["condition"], sorted(runs, key=_seed_order), e) for e, runs in zip(entries, groups, strict=True)
     ]
@@ -128,10 +134,13 @@ def describe_conditions(entries: list[dict[str, Any]], groups: list[list[SweepRu
             if key not in NAMED and len(values) > 1 and key not in distinguishing:
                 distinguishing.append(key)
     defaults = with_defaults({})
+
+    def departures(keys: list[str], c: Condition) -> str:
+        return ", ".join(f"{k}={_value(c.config.get(k))}" for k in keys if c.config.get(k) != defaults.get(k))
+
     for c in conditions:  # what sets it apart from the default recipe (the control of an ablation has no extra)
-        c.extra = ", ".join(
-            f"{k}={_value(c.config.get(k))}" for k in distinguishing if c.config.get(k) != defaults.get(k)
-        )
+        c.extra = departures([k for k in distinguishing if k not in PER_ADAPTER], c)
+        c.recipe = departures([k for k in distinguishing if k in PER_ADAPTER], c)
     return sorted(
         conditions,
         key=lambda c: (c.dataset, c.model, c.extra, METHOD_ORDER.get(c.method, 9), c.rank or 0, c.label),
