@@ -15,7 +15,6 @@ import io
 import itertools
 import json
 import os
-import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ import pandas as pd
 
 from loradyn.errors import DataError
 from loradyn.experiments.kfold import OOF_PROBS, check_kfold, plan_folds, write_oof
-from loradyn.experiments.steps import RUN_JSON, Steps, read_run
+from loradyn.experiments.steps import RUN_JSON, Steps, read_run, to_stderr
 from loradyn.io import check_writable, dumps, json_writer, read_parquet, read_text, write_atomic, write_files
 from loradyn.noisy.confident import confident_learning
 from loradyn.noisy.detectors import (
@@ -529,7 +528,7 @@ def detect_runs(
             detect(run_dirs, **{**options, "detectors": others})
         steps = Steps(
             Path(out),
-            log or (lambda line: print(line, file=sys.stderr, flush=True)),
+            log or to_stderr,
             what="detect",
             executor=executor,
             jobs=jobs,

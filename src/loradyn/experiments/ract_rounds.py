@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +33,7 @@ from loradyn.experiments.detect import EXAMPLES, detect, records, write_results
 from loradyn.experiments.executors import check_executor
 from loradyn.experiments.kfold import fold_configs, plan_folds, write_oof
 from loradyn.experiments.ract_config import Cell, RactConfig
-from loradyn.experiments.steps import Places, Steps, check_step, read_run
+from loradyn.experiments.steps import Places, Steps, check_step, read_run, to_stderr
 from loradyn.io import dumps, write_json
 from loradyn.noisy.evaluation import FLAG_PREFIX
 from loradyn.noisy.memorisation import memorisation_curve, separation
@@ -149,7 +148,7 @@ def run_ract(
         probing time summed); ``written``.
     """
     out = Path(out)
-    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    log = log or to_stderr
     if executor is not None:
         check_executor(executor, jobs, slurm=slurm)
     check_ract(config, out)

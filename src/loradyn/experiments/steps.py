@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,11 @@ def run_config(run_dir: str | os.PathLike[str]) -> RunConfig:
         raise DataError(
             f"no readable configuration ({err})", path=path, field="config", fix="re-record the run"
         ) from None
+
+
+def to_stderr(line: str) -> None:
+    """A round's default log: each line to stderr, at once."""
+    print(line, file=sys.stderr, flush=True)
 
 
 class Places:
