@@ -207,6 +207,7 @@ class Run:
         )
         self.fingerprint = self.data.fingerprint()
         self._check_data()
+        self.accelerator.wait_for_everyone()  # every process has checked the folder before the first one writes
         self.recorder = Recorder(self.dir.name, keep_probs=config.record_probs)
         self.store = DynamicsStore(self.dir)
         self.checkpoints = Checkpoints(
