@@ -236,7 +236,8 @@ def _datasets(conditions: list[Condition], claim: str) -> dict[str, str]:
     return _row(
         finding,
         claim,
-        f"{sum(v > 0 for v in values)} of {len(values)} conditions in {len(several)} settings",
+        f"{sum(v > 0 for v in values)} of {len(values)} conditions in {len(several)} "
+        f"setting{'s' if len(several) != 1 else ''}",
         all(v > 0 for v in values),
     )
 
