@@ -89,10 +89,9 @@ def test_two_processes_record_what_one_process_records(data_dir, tmp_path):
     result = subprocess.run(
         [
             torchrun,
+            "--standalone",  # a free port of its own: no clash with another run of the suite
             "--nproc_per_node",
             "2",
-            "--master_port",
-            "29517",
             "-m",
             "loradyn",
             "train",
