@@ -237,7 +237,8 @@ class Run:
 
     def _check_run_dir(self) -> None:
         check_writable([self.dir / RUN_JSON])  # before the data and the model are built
-        previous = self._previous()
+        # read once, before any process writes: every process of a data-parallel run decides alike to resume
+        self.previous = previous = self._previous()
         if previous is None:
             return
         if previous.get("status") == "complete":
@@ -258,8 +259,7 @@ class Run:
 
     def _check_data(self) -> None:
         """A resumed run must see the data it started with: the data files may have changed since."""
-        previous = self._previous()
-        before = (previous or {}).get("fingerprint")
+        before = (self.previous or {}).get("fingerprint")
         if before and before != self.fingerprint:
             changed = sorted(k for k in self.fingerprint if before.get(k) != self.fingerprint[k])
             raise DataError(
@@ -430,7 +430,7 @@ class Run:
 
     def _fit(self, show_progress: bool) -> dict[str, Any]:
         config = self.config
-        progress = self.checkpoints.load() if (self.dir / RUN_JSON).is_file() else None
+        progress = self.checkpoints.load() if self.previous is not None else None
         if progress is None:
             progress = RunProgress()
             if self.is_main:
