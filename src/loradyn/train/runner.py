@@ -114,7 +114,7 @@ class Run:
         self.dir = Path(out)
         self._started = time.perf_counter()
         self._show_progress = show_progress and int(os.environ.get("RANK", "0")) == 0  # one process says it
-        self._check_run_dir()
+        self.previous = self._check_run_dir()  # read once, before any process writes: all decide alike to resume
         self.data: RunData = build_run_data(config)
         soft = vote_distributions(self.data) if config.soft_labels else (None, None)  # checked before the model loads
         self.trained = np.flatnonzero(self.data.weights > 0)  # the rest (a held-out fold, excluded ids) is not
@@ -235,12 +235,12 @@ class Run:
             raise DataError("run.json has no config mapping", path=run_json, field="config", fix="choose another --out")
         return previous
 
-    def _check_run_dir(self) -> None:
+    def _check_run_dir(self) -> dict[str, Any] | None:
+        """The run.json of a run this directory may resume (None for a new one), refused if it cannot resume."""
         check_writable([self.dir / RUN_JSON])  # before the data and the model are built
-        # read once, before any process writes: every process of a data-parallel run decides alike to resume
-        self.previous = previous = self._previous()
+        previous = self._previous()
         if previous is None:
-            return
+            return None
         if previous.get("status") == "complete":
             raise DataError(
                 "this run is already complete",
@@ -256,6 +256,7 @@ class Run:
                 path=self.dir / RUN_JSON,
                 fix="run the same command again, or choose another --out",
             )
+        return previous
 
     def _check_data(self) -> None:
         """A resumed run must see the data it started with: the data files may have changed since."""
