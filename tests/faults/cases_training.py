@@ -61,6 +61,18 @@ TRAIN = [
         ("targets=query",),
         ("field '--set targets'", "targets must be list[str] | null, got 'query'"),
     ),
+    train(
+        "cache-trunk-dropout",
+        "--set cache_trunk=true with dropout on (each presentation differs, so a cache would change the training)",
+        ("cache_trunk=true",),
+        ("cache_trunk reuses a frozen encoder's output, so it needs disable_dropout: true",),
+    ),
+    train(
+        "cache-trunk-encoder-trains",
+        "--set cache_trunk=true with LoRA on the encoder's query/value (its output changes every step)",
+        ("cache_trunk=true", "disable_dropout=true"),
+        ("field 'cache_trunk'", "cache_trunk needs a frozen encoder", "targets: [pooler.dense]"),
+    ),
     train("max-length-one", "--set max_length=1", ("max_length=1",), ("max_length must be at least 8 tokens",)),
     train(
         "grad-norm-negative",

@@ -73,6 +73,11 @@ class RunConfig:
       in fp32, more memory).
     - Bootstrap resamples (in `loradyn.analyze`) are drawn from one seed for every run over the same items
       (common random numbers), not from each run's seed: a Monte-Carlo difference only.
+    - ``cache_trunk=True`` (opt-in; with dropout off and only modules above the encoder adapted) computes the
+      frozen encoder's output once per example and reuses it: the same training (a recomputed pass could differ
+      in the last float bits, padded to another batch's length; the recorded dynamics were identical where
+      compared, `tests/test_trunk.py`), 3.6x faster in ``configs/ract-agnews-capacity.yaml``'s setting (4 epochs:
+      11.4 s of training instead of 40.5 s; each epoch after the first about a tenth of one before).
     - ``group_by_length=True`` is an opt-in speed option that changes which examples share a batch (the maths);
       ``lr_schedule="rescaled_cosine"`` (``0.1 + 0.9 * cosine``) is loradyn's earlier schedule, kept as an option.
     """
@@ -87,6 +92,13 @@ class RunConfig:
     lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
     disable_dropout: bool = field(
         default=False, metadata={"help": "zero every dropout of the model, for bit-comparable runs (not the paper)"}
+    )
+    cache_trunk: bool = field(
+        default=False,
+        metadata={
+            "help": "compute the frozen encoder's output once per example and reuse it (needs disable_dropout and "
+            "targets above the encoder, e.g. [pooler.dense]); changes speed, not what trains"
+        },
     )
     targets: list[str] | None = field(
         default=None, metadata={"help": "adapted modules (LoRA, IA3); None uses the study's per architecture"}
@@ -297,6 +309,12 @@ class RunConfig:
         if self.max_length < 8:
             raise ValueError(
                 f"max_length must be at least 8 tokens (a pair of special tokens and some text), got {self.max_length}"
+            )
+        if self.cache_trunk and (self.method == "full" or not self.disable_dropout):
+            raise ValueError(
+                "cache_trunk reuses a frozen encoder's output, so it needs disable_dropout: true and a method that "
+                f"leaves the encoder frozen (lora or ia3 on modules above it), got method={self.method!r}, "
+                f"disable_dropout={self.disable_dropout}"
             )
         if self.alpha is not None and self.alpha <= 0:
             raise ValueError(f"alpha must be positive, got {self.alpha}")

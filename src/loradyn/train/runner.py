@@ -34,6 +34,7 @@ from loradyn.errors import DataError
 from loradyn.io import check_writable, read_json, write_atomic, write_json
 from loradyn.models.adapters import apply_method
 from loradyn.models.registry import resolve_model
+from loradyn.models.trunk import TrunkCache
 from loradyn.store import GRADIENT_NORMS, DynamicsStore
 from loradyn.train.batches import Encoded, collate, encode, epoch_batches, micro_batches, probe_batches
 from loradyn.train.checkpoint import STATE, Checkpoints, RunProgress
@@ -156,6 +157,7 @@ class Run:
             for module in self.model.modules():
                 if isinstance(module, torch.nn.Dropout):
                     module.p = 0.0
+        self.trunk = TrunkCache(self.model) if config.cache_trunk else None
         self.n_trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         self.n_params = sum(p.numel() for p in self.model.parameters())
         self._say(f"model loaded: {config.model}, {config.method}, {self.n_trainable:,} trainable parameters")
