@@ -40,15 +40,15 @@ class TrunkCache:
                 field="cache_trunk",
                 fix="set cache_trunk: false for this model",
             )
-        trunk = nn.ModuleList([embeddings, encoder])
-        trained = [name for name, p in trunk.named_parameters() if p.requires_grad]
+        parts = {"embeddings": embeddings, "encoder": encoder}
+        trained = [f"{part}.{name}" for part, m in parts.items() for name, p in m.named_parameters() if p.requires_grad]
         if trained:
             raise DataError(
                 f"cache_trunk needs a frozen encoder, but {len(trained)} of its parameters train ({trained[0]}, ...)",
                 field="cache_trunk",
                 fix="adapt only modules above the encoder (targets: [pooler.dense]) or set cache_trunk: false",
             )
-        if any(isinstance(m, nn.Dropout) and m.p > 0 for m in trunk.modules()):
+        if any(isinstance(m, nn.Dropout) and m.p > 0 for part in parts.values() for m in part.modules()):
             raise DataError(
                 "cache_trunk needs the encoder's dropout off (else each presentation differs)",
                 field="cache_trunk",
