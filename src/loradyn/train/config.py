@@ -76,8 +76,8 @@ class RunConfig:
     - ``cache_trunk=True`` (opt-in; with dropout off and only modules above the encoder adapted) computes the
       frozen encoder's output once per example and reuses it: the same training (a recomputed pass could differ
       in the last float bits, padded to another batch's length; the recorded dynamics were identical where
-      compared, `tests/test_trunk.py`), 3.6x faster in ``configs/ract-agnews-capacity.yaml``'s setting (4 epochs:
-      11.4 s of training instead of 40.5 s; each epoch after the first about a tenth of one before).
+      compared, `tests/test_trunk.py`); a run of ``configs/ract-agnews-capacity.yaml`` takes 51 s instead of 554 s
+      (`docs/benchmarks/trunk.md`).
     - ``group_by_length=True`` is an opt-in speed option that changes which examples share a batch (the maths);
       ``lr_schedule="rescaled_cosine"`` (``0.1 + 0.9 * cosine``) is loradyn's earlier schedule, kept as an option.
     """
