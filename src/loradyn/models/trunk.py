@@ -2,10 +2,10 @@
 
 When an adapter trains only modules above the encoder stack (LoRA on the pooler alone, say, as
 ``configs/ract-agnews-capacity.yaml`` does) and every dropout is off, the encoder maps an example to the same
-hidden states at every presentation: fifteen epochs recompute the same six transformer layers fifteen times. The
-cache keeps each example's hidden states (its unpadded token ids are the key) and hands them back, padded to the
-batch, to the pooler and head above. What trains, and on what, is unchanged; the only difference is in the last
-float bits, since a recomputed encoder pass sees a batch padded to another length.
+hidden states at every presentation, yet every epoch runs all six transformer layers again. The cache keeps each
+example's hidden states (its unpadded token ids are the key) and hands them back, padded to the batch, to the
+pooler and head above. What trains, and on what, is unchanged; a recomputed pass could differ in the last float
+bits (the example padded to another batch's length), and in the runs compared nothing differed at all.
 """
 
 from __future__ import annotations
