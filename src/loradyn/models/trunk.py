@@ -57,6 +57,7 @@ class TrunkCache:
         self.hidden: dict[bytes, torch.Tensor] = {}
         self.computed = 0
         self._keys: list[bytes] = []
+        self._mask: torch.Tensor | None = None
         self._output_type: type | None = None
         self._encode = encoder.forward
         base.register_forward_pre_hook(self._key_batch, with_kwargs=True)
@@ -71,9 +72,10 @@ class TrunkCache:
         mask = torch.ones_like(ids, dtype=torch.bool) if mask is None else mask.bool()
         segments = kwargs.get("token_type_ids")
         self._mask = mask
+        ids, on_host = ids.cpu().numpy(), mask.cpu().numpy()  # one copy off the device per batch, not one per row
+        segments = None if segments is None else segments.cpu().numpy()
         self._keys = [
-            ids[i][mask[i]].cpu().numpy().tobytes()
-            + (b"" if segments is None else b"|" + segments[i][mask[i]].cpu().numpy().tobytes())
+            ids[i][on_host[i]].tobytes() + (b"" if segments is None else b"|" + segments[i][on_host[i]].tobytes())
             for i in range(len(ids))
         ]
 
