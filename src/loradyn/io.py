@@ -1,11 +1,12 @@
 """Reading text, JSON, JSON lines and Parquet with located errors; checking outputs before anything is written; atomic
-writes (temporary file, then rename)."""
+writes (temporary file or folder, then rename)."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
@@ -199,6 +200,26 @@ def write_files(writers: Mapping[str | os.PathLike[str], Callable[[Path], None]]
 def write_atomic(target: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` and move the result onto ``target`` atomically; return ``target``."""
     return write_files({target: write})[0]
+
+
+def write_folder(target: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_folder)`` on an empty folder beside ``target`` of this process's own, then rename it onto
+    ``target``. Processes that build the same folder at once never share a temporary one; when another one's
+    rename came first, its folder is kept and this one's removed. A failed ``write`` leaves ``target`` as it was."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes the folder private; the result gets the usual mode
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
 
 
 def jsonable(obj: Any) -> Any:

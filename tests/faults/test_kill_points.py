@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import json
+import multiprocessing
 import os
 import pathlib
 import signal
@@ -27,6 +28,7 @@ from loradyn import store
 from loradyn.cli import app
 from loradyn.errors import DataError
 from loradyn.experiments.worker import execute
+from loradyn.io import write_folder
 from loradyn.store import read_dynamics
 from loradyn.train import runner
 from loradyn.train.runner import Run, train
@@ -313,3 +315,43 @@ def test_a_diverged_run_stops_with_the_step_instead_of_completing(data_dir, tmp_
         train(tiny(data_dir, lr=1e30, max_grad_norm=1e30), tmp_path / "run", show_progress=False)
     assert caught.value.field == "lr" and "lower lr" in caught.value.fix
     assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "running"  # never "complete"
+
+
+def _build_slowly(target, barrier, name):
+    def write(tmp):
+        barrier.wait()  # both processes are inside their write before either renames
+        for part in range(3):
+            (tmp / f"part{part}").write_text(name)
+            time.sleep(0.05)
+
+    write_folder(target, write)
+
+
+def test_two_processes_building_one_folder_at_once_leave_one_whole_folder(tmp_path):
+    """Two decoder runs of a sweep converting the GGUF at once shared one temporary folder and deleted each other's."""
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(2)
+    target = tmp_path / "models" / "converted"
+    workers = [ctx.Process(target=_build_slowly, args=(target, barrier, name)) for name in ("a", "b")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    assert sorted(p.name for p in target.iterdir()) == ["part0", "part1", "part2"]
+    assert len({p.read_text() for p in target.iterdir()}) == 1  # one writer's folder, not a mixture
+    assert [p.name for p in target.parent.iterdir()] == ["converted"]  # no temporary folder left
+
+
+def test_a_failed_folder_build_leaves_the_target_as_it_was(tmp_path):
+    (tmp_path / "converted").mkdir()
+    (tmp_path / "converted" / "config.json").write_text("{}")
+
+    def fail(tmp):
+        (tmp / "half").write_text("x")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError):
+        write_folder(tmp_path / "converted", fail)
+    assert [p.name for p in tmp_path.iterdir()] == ["converted"]
+    assert [p.name for p in (tmp_path / "converted").iterdir()] == ["config.json"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from transformers import AutoConfig, PretrainedConfig
 
 from loradyn.data.sources import cache_dir
 from loradyn.errors import DataError
+from loradyn.io import write_folder
 
 #: Architectures read as bidirectional encoders (sentence-pair input); every other one is a decoder.
 ENCODER_TYPES = frozenset(
@@ -122,16 +122,16 @@ def _smollm2_path() -> Path:
 
 
 def _convert_gguf(gguf: Path, folder: Path) -> None:
-    """Dequantise a GGUF causal LM into a safetensors folder (written beside, then renamed into place)."""
+    """Dequantise a GGUF causal LM into a safetensors folder (built beside, then renamed into place, so that two runs
+    of a sweep converting at once neither clash nor read a half-written folder)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    # The weights are already dequantised to float32; only the GGUF bookkeeping stops save_pretrained.
-    model.hf_quantizer = None
-    del model.config.quantization_config
-    model.save_pretrained(tmp)
-    AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name).save_pretrained(tmp)
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    def save(tmp: Path) -> None:
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        # The weights are already dequantised to float32; only the GGUF bookkeeping stops save_pretrained.
+        model.hf_quantizer = None
+        del model.config.quantization_config
+        model.save_pretrained(tmp)
+        AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name).save_pretrained(tmp)
+
+    write_folder(folder, save)
