@@ -259,14 +259,14 @@ def test_a_run_started_before_a_config_field_existed_resumes(data_dir, tmp_path,
 
 
 def _workers_of(out: pathlib.Path) -> list[int]:
-    """Process ids of the sweep workers training into ``out``."""
+    """Process ids of the sweep workers training into ``out``: those whose output goes to one of its run logs."""
     found = []
     for proc in pathlib.Path("/proc").iterdir():
         try:
-            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            output = os.readlink(proc / "fd" / "1")
         except (OSError, ValueError):
             continue
-        if "loradyn.experiments.worker" in command and str(out) in command:
+        if output.startswith(str(out / ".logs")):
             found.append(int(proc.name))
     return found
 

@@ -1,7 +1,8 @@
 """One run of a sweep, in the process that trains it: train (or resume), and on failure write the error log.
 
-Every executor ends here: the local one starts ``python -m loradyn.experiments.worker CONFIG RUN_DIR ERROR_LOG``
-per run; Ray and submitit call `execute` in their own worker processes. An error log starts with one line (the
+Every executor ends here: the local one runs `start` (which runs `main`, as ``python -m loradyn.experiments.worker
+CONFIG RUN_DIR ERROR_LOG`` would) in a process of its own per run; Ray and submitit call `execute` in their own
+worker processes. An error log starts with one line (the
 exception's type and the first line of its message), then the full traceback.
 """
 
@@ -12,6 +13,7 @@ import contextlib
 import json
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -95,6 +97,23 @@ def record_failure(error_log: str | os.PathLike[str], headline: str, details: st
     Path(error_log).parent.mkdir(parents=True, exist_ok=True)
     Path(error_log).write_text(f"{headline}\n\n{details.rstrip()}\n", encoding="utf-8")
     return {"status": "failed", "seconds": seconds, "error": headline, "error_log": str(error_log)}
+
+
+def start(argv: list[str], log: str, env: dict[str, str], cwd: str) -> None:
+    """`main` in a process forked from the local executor's fork server, which started with another environment
+    and working folder and imported the training code already: take the sweep's environment (thread counts and the
+    run's GPU included, before torch starts its thread pools or CUDA) and folder, send both output streams, down to
+    the file descriptors, to ``log``, and exit with `main`'s status."""
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    descriptor = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    os.dup2(descriptor, 1)
+    os.dup2(descriptor, 2)
+    os.close(descriptor)
+    raise SystemExit(main(argv))
 
 
 def main(argv: list[str] | None = None) -> int:
