@@ -209,6 +209,17 @@ def test_dry_run_lists_the_example_sweep_as_json():
     ]
 
 
+def test_dry_run_shows_no_rank_beside_full_fine_tuning():
+    """paper1-cpu's full fine-tuning runs showed the base's LoRA rank 16, which they do not read."""
+    result = runner.invoke(app, ["sweep", str(REPO_CONFIGS / "paper1-cpu.yaml"), "--dry-run"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    lines = [line.replace("┃", "│") for line in result.output.splitlines()]  # the header's rule is heavy
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in lines if "│" in line]
+    header, *runs = rows
+    by_method = {(run[header.index("method")], run[header.index("rank")]) for run in runs}
+    assert by_method == {("lora", "4"), ("lora", "16"), ("full", "-")} and len(runs) == 24
+
+
 def test_cli_checks_its_arguments(tmp_path):
     result = runner.invoke(app, ["sweep", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and "sweep file not found" in result.stderr

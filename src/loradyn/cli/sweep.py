@@ -12,6 +12,7 @@ from loradyn.cli.common import AsJson, DataDir, Executor, Jobs, Slurm, emit, rep
 from loradyn.errors import DataError
 from loradyn.experiments.executors import check_executor
 from loradyn.experiments.sweepfile import read_yaml
+from loradyn.train.config import INERT
 
 
 def _plan_table(plan: dict[str, Any]) -> Table:
@@ -23,7 +24,8 @@ def _plan_table(plan: dict[str, Any]) -> Table:
     for column in ("run", *varying, "seed", *(("state",) if "state" in runs[0] else ())):
         table.add_column(column, justify="right" if column == "seed" else "left")
     for run in runs:
-        cells = [str(run["config"][k]) for k in varying]
+        inert = INERT.get(run["config"].get("method"), ())  # e.g. a rank beside full fine-tuning: not read
+        cells = ["-" if k in inert else str(run["config"][k]) for k in varying]
         table.add_row(run["name"], *cells, str(run["seed"]), *((run["state"],) if "state" in run else ()))
     table.caption = f"{len({r['condition'] for r in runs})} conditions; nothing trained (--dry-run)"
     return table
