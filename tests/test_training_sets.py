@@ -21,7 +21,9 @@ from loradyn.train.runner import Run, RunProgress, train
 
 
 def test_an_entropy_bucket_trains_on_its_category_and_tracks_every_item(data_dir, tmp_path):
-    config = small(data_dir, train_categories=["clean"], n_tracked=None, n_bulk=32, epochs=1, batch_size=64)
+    config = small(
+        data_dir, train_categories=["clean"], n_tracked=None, n_bulk=32, epochs=1, batch_size=64, probe_every=100
+    )
     data = build_run_data(config)
     table = data.table[data.table["split"] == "train"].set_index("example_id")
     chaos = table[table["origin"] == "annotated"]

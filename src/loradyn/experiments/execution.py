@@ -55,7 +55,9 @@ def run_sweep(
     `loradyn.experiments.executors.default_jobs`); to as many as the cluster holds for ``ray`` and ``slurm``.
     ``data_dir`` replaces every run's data folder; ``slurm`` updates the sweep's submitit parameters. A failed run
     is reported with its error and does not stop the others. ``progress`` draws a bar over the runs on a terminal
-    (stderr), else one line per finished run.
+    (stderr), else one line per finished run. The local executor's run processes come from `multiprocessing`'s
+    fork server, which runs a calling script's top level again in each of them: call this under
+    ``if __name__ == "__main__":`` in a script, as with any multiprocessing program (the command line does).
 
     Returns
     -------

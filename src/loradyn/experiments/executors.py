@@ -250,7 +250,8 @@ def _forks() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     forks = multiprocessing.get_context("forkserver")
-    forks.set_forkserver_preload(["loradyn.experiments.worker", "loradyn.train.runner"])
+    # loradyn.cli: what the `loradyn` script that started the sweep imports when each run's process runs it again
+    forks.set_forkserver_preload(["loradyn.cli", "loradyn.experiments.worker", "loradyn.train.runner"])
     return forks
 
 

@@ -122,7 +122,8 @@ def run_ract(
     The steps train in rounds: first every run known before detection (the oracles, the low- and high-rank
     runs of every setting, the rank curve), then the K held-out folds of each noisy run where asked for, then every
     retraining; each round in this process one run after another (``executor=None``), or through a sweep executor
-    (``local``, ``ray`` or ``slurm``, ``jobs`` at a time, as `loradyn sweep` trains).
+    (``local``, ``ray`` or ``slurm``, ``jobs`` at a time, as `loradyn sweep` trains; a script that uses ``local``
+    guards its top level as `loradyn.experiments.execution.run_sweep` says).
 
     Parameters
     ----------
