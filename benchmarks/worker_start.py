@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     load = os.getloadavg()[0]
-    forks = _forks()
+    forks = _forks(gpu=False)
     server_started = time.perf_counter()
     forked(forks)  # the first one starts the server, which imports the training code once per sweep
     server = time.perf_counter() - server_started

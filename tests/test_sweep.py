@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from loradyn.cli import app
 from loradyn.errors import DataError
 from loradyn.experiments.execution import run_sweep, seed_by_seed
-from loradyn.experiments.executors import Slot, cpu_cores, local_slots, require
+from loradyn.experiments.executors import Slot, _forks, cpu_cores, local_slots, require
 from loradyn.experiments.sweep import expand, load_sweep
 from loradyn.io import write_json
 from loradyn.store import read_dynamics
@@ -333,6 +333,18 @@ def test_local_sweep_reports_a_failure_and_continues(tmp_path, data_dir):
     write_json(out / "r4__s42" / "run.json", {**run_json, "config": {**run_json["config"], "rank": 16}})
     with pytest.raises(DataError, match=r"run r4__s42 was made with another configuration .*differs in rank"):
         run_sweep(load_sweep(path), out, jobs=2, progress=False)
+
+
+def test_a_run_on_a_gpu_slot_starts_a_fresh_interpreter(tmp_path, data_dir, monkeypatch):
+    """CUDA cannot be used in a process forked from one where a library initialised it, so a GPU slot's run does not
+    come from the fork server. Here CUDA_VISIBLE_DEVICES makes one GPU slot; without a GPU the run trains on the CPU."""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    assert (_forks(gpu=True).get_start_method(), _forks(gpu=False).get_start_method()) == ("spawn", "forkserver")
+    path = _write(tmp_path, json.dumps({"name": "gpu", "base": _tiny_base(data_dir)}), "gpu.yaml")
+    summary = run_sweep(load_sweep(path), tmp_path / "out", progress=False)
+    assert [(r["name"], r["status"]) for r in summary["runs"]] == [("s42", "complete")]
+    log = (tmp_path / "out" / ".logs" / "s42.log").read_text()
+    assert re.search(r"^complete in .* s; torch threads \d+", log, flags=re.M)
 
 
 def _two_runs(data_dir):

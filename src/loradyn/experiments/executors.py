@@ -161,8 +161,8 @@ def local_slots(jobs: int, cores: list[int], gpus: list[str]) -> list[Slot]:
 
 
 def run_local(tasks: list[Task], *, jobs: int | None, on_done: OnDone, folder: Path) -> None:
-    """Train each task in its own process (forked from a server that imported the training code once, see
-    `loradyn.experiments.worker.start`), ``jobs`` at a time; each process's configuration goes to
+    """Train each task in its own process (on CPUs forked from a server that imported the training code once, see
+    `_forks` and `loradyn.experiments.worker.start`), ``jobs`` at a time; each process's configuration goes to
     ``folder/.configs/<run>.yaml`` and its output to ``folder/.logs/<run>.log``."""
     cores, gpus = cpu_cores(), visible_gpus()
     free: SimpleQueue[Slot] = SimpleQueue()
@@ -223,7 +223,8 @@ def _train_in_process(task: Task, slot: Slot, folder: Path, running: set[BasePro
     if slot.device is not None:
         env["CUDA_VISIBLE_DEVICES"] = slot.device
     started = time.perf_counter()
-    process = _forks().Process(target=worker.start, args=(argv, str(log), env, os.getcwd()), name=task.name)
+    forks = _forks(gpu=slot.device is not None)
+    process = forks.Process(target=worker.start, args=(argv, str(log), env, os.getcwd()), name=task.name)
     process.start()
     running.add(process)
     try:
@@ -242,12 +243,13 @@ def _train_in_process(task: Task, slot: Slot, folder: Path, running: set[BasePro
     return worker.record_failure(task.error_log, f"the run's process {reason}", f"{log} ends with:\n{tail}", seconds)
 
 
-def _forks() -> multiprocessing.context.BaseContext:
-    """Where the local executor's run processes come from: a fork server (started with the first run, ended with
-    this process) that imported the training code once, so that a run's process starts in a fraction of a second
-    instead of importing torch, transformers and PEFT again (about 10 s of CPU time on a CPU core). Where there is
-    no fork server (Windows), each run's process starts afresh and imports them itself."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+def _forks(gpu: bool) -> multiprocessing.context.BaseContext:
+    """Where the local executor's run processes come from. On CPUs: a fork server (started with the first run,
+    ended with this process) that imported the training code once, so that a run's process starts in 0.02 s of CPU
+    time instead of 12 s importing torch, transformers and PEFT again (docs/benchmarks/worker-start.md). A run on a
+    GPU, and every run where there is no fork server (Windows), starts a fresh interpreter instead: CUDA cannot be
+    used in a process forked from one where an imported library has initialised it."""
+    if gpu or "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     forks = multiprocessing.get_context("forkserver")
     # loradyn.cli: what the `loradyn` script that started the sweep imports when each run's process runs it again

@@ -2,8 +2,8 @@
 
 Every executor ends here: the local one runs `start` (which runs `main`, as ``python -m loradyn.experiments.worker
 CONFIG RUN_DIR ERROR_LOG`` would) in a process of its own per run; Ray and submitit call `execute` in their own
-worker processes. An error log starts with one line (the
-exception's type and the first line of its message), then the full traceback.
+worker processes. An error log starts with one line (the exception's type and the first line of its message), then
+the full traceback.
 """
 
 from __future__ import annotations
@@ -100,10 +100,10 @@ def record_failure(error_log: str | os.PathLike[str], headline: str, details: st
 
 
 def start(argv: list[str], log: str, env: dict[str, str], cwd: str) -> None:
-    """`main` in a process forked from the local executor's fork server, which started with another environment
-    and working folder and imported the training code already: take the sweep's environment (thread counts and the
-    run's GPU included, before torch starts its thread pools or CUDA) and folder, send both output streams, down to
-    the file descriptors, to ``log``, and exit with `main`'s status."""
+    """`main` in a run's process of the local executor, forked from its fork server (which started with another
+    environment and working folder) or started afresh for a GPU: take the sweep's environment (the run's GPU
+    included, before CUDA starts) and working folder, send both output streams, down to the file descriptors, to
+    ``log``, and exit with `main`'s status."""
     os.environ.clear()
     os.environ.update(env)
     os.chdir(cwd)
