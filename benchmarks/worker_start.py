@@ -1,6 +1,6 @@
 """Run-process start benchmark: what a local sweep pays before each run can train. A process started afresh (as the
 local executor did in 0.2.0: ``python -m loradyn.experiments.worker``) imports torch, transformers, PEFT and
-loradyn's training code; a process forked from the executor's fork server (`loradyn.experiments.executors._forks`)
+loradyn's training code; a process forked from the executor's fork server (`loradyn.experiments.executors.fork_server`)
 finds them imported. CPU time (user + system) is the measure that another load on the machine does not inflate;
 wall time is given beside it, with the load average.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from loradyn.experiments.executors import _forks
+from loradyn.experiments.executors import fork_server
 from loradyn.io import write_atomic, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     load = os.getloadavg()[0]
-    forks = _forks(gpu=False)
+    forks = fork_server()
     server_started = time.perf_counter()
     forked(forks)  # the first one starts the server, which imports the training code once per sweep
     server = time.perf_counter() - server_started

@@ -4,7 +4,9 @@ submitit's local executor (two runs each, a few seconds of training)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -17,7 +19,7 @@ from typer.testing import CliRunner
 from loradyn.cli import app
 from loradyn.errors import DataError
 from loradyn.experiments.execution import run_sweep, seed_by_seed
-from loradyn.experiments.executors import Slot, _forks, cpu_cores, local_slots, require
+from loradyn.experiments.executors import Slot, _start_worker, cpu_cores, local_slots, require
 from loradyn.experiments.sweep import expand, load_sweep
 from loradyn.io import write_json
 from loradyn.store import read_dynamics
@@ -338,8 +340,15 @@ def test_local_sweep_reports_a_failure_and_continues(tmp_path, data_dir):
 def test_a_run_on_a_gpu_slot_starts_a_fresh_interpreter(tmp_path, data_dir, monkeypatch):
     """CUDA cannot be used in a process forked from one where a library initialised it, so a GPU slot's run does not
     come from the fork server. Here CUDA_VISIBLE_DEVICES makes one GPU slot; without a GPU the run trains on the CPU."""
+    missing = [str(tmp_path / "missing.yaml"), str(tmp_path / "run"), str(tmp_path / "error.log")]
+    fresh = _start_worker(missing, tmp_path / "gpu.log", dict(os.environ), gpu=True)
+    forked = _start_worker(missing, tmp_path / "cpu.log", dict(os.environ), gpu=False)
+    assert isinstance(fresh, subprocess.Popen) and fresh.args[1:3] == ["-m", "loradyn.experiments.worker"]
+    assert not isinstance(forked, subprocess.Popen)
+    forked.join()
+    assert fresh.wait() == forked.exitcode == 1  # both ran the worker, which found no configuration
+    assert "missing.yaml" in (tmp_path / "gpu.log").read_text() and "missing.yaml" in (tmp_path / "cpu.log").read_text()
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
-    assert (_forks(gpu=True).get_start_method(), _forks(gpu=False).get_start_method()) == ("spawn", "forkserver")
     path = _write(tmp_path, json.dumps({"name": "gpu", "base": _tiny_base(data_dir)}), "gpu.yaml")
     summary = run_sweep(load_sweep(path), tmp_path / "out", progress=False)
     assert [(r["name"], r["status"]) for r in summary["runs"]] == [("s42", "complete")]

@@ -3,6 +3,7 @@ writes (temporary file or folder, then rename)."""
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
@@ -205,10 +206,16 @@ def write_atomic(target: str | os.PathLike[str], write: Callable[[Path], None]) 
 def write_folder(target: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_folder)`` on an empty folder beside ``target`` of this process's own, then rename it onto
     ``target``. Processes that build the same folder at once never share a temporary one; when another one's
-    rename came first, its folder is kept and this one's removed. A failed ``write`` leaves ``target`` as it was."""
+    rename came first, its folder is kept and this one's removed. A failed ``write`` leaves ``target`` as it was;
+    the temporary folder of a process killed while it wrote (its id in the name) is removed by the next call."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    prefix = f".{target.name}."
+    for stale in target.parent.glob(f"{glob.escape(prefix)}*.tmp"):  # left by a process killed while it wrote
+        pid = stale.name[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}.", suffix=".tmp", dir=target.parent))
     try:
         write(tmp)
         os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes the folder private; the result gets the usual mode
@@ -220,6 +227,19 @@ def write_folder(target: str | os.PathLike[str], write: Callable[[Path], None]) 
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def process_alive(pid: Any) -> bool:
+    """Whether a process of id ``pid`` runs on this machine (someone else's included)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process of that id: alive
+        return True
+    return True
 
 
 def jsonable(obj: Any) -> Any:

@@ -343,6 +343,19 @@ def test_two_processes_building_one_folder_at_once_leave_one_whole_folder(tmp_pa
     assert [p.name for p in target.parent.iterdir()] == ["converted"]  # no temporary folder left
 
 
+def test_a_folder_build_removes_what_a_killed_build_left_and_spares_a_running_one(tmp_path):
+    """A run killed while it converted the GGUF left half a gigabyte behind, for good."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    killed = tmp_path / f".converted.{dead.pid}.x1y2.tmp"  # a process that is gone
+    running = tmp_path / f".converted.{os.getpid()}.z3w4.tmp"  # this one: alive
+    for folder in (killed, running):
+        folder.mkdir()
+        (folder / "config.json").write_text("{}")
+    write_folder(tmp_path / "converted", lambda tmp: (tmp / "config.json").write_text("{}"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["converted", running.name])
+
+
 def test_a_failed_folder_build_leaves_the_target_as_it_was(tmp_path):
     (tmp_path / "converted").mkdir()
     (tmp_path / "converted" / "config.json").write_text("{}")

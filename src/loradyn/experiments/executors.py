@@ -11,6 +11,8 @@ import multiprocessing
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -162,19 +164,19 @@ def local_slots(jobs: int, cores: list[int], gpus: list[str]) -> list[Slot]:
 
 def run_local(tasks: list[Task], *, jobs: int | None, on_done: OnDone, folder: Path) -> None:
     """Train each task in its own process (on CPUs forked from a server that imported the training code once, see
-    `_forks` and `loradyn.experiments.worker.start`), ``jobs`` at a time; each process's configuration goes to
+    `_start_worker`), ``jobs`` at a time; each process's configuration goes to
     ``folder/.configs/<run>.yaml`` and its output to ``folder/.logs/<run>.log``."""
     cores, gpus = cpu_cores(), visible_gpus()
     free: SimpleQueue[Slot] = SimpleQueue()
     for slot in local_slots(jobs or default_jobs(cores, gpus), cores, gpus):
         free.put(slot)
-    running: set[BaseProcess] = set()
+    running: set[Worker] = set()
     stopping = threading.Event()
 
     def train(task: Task) -> dict[str, Any] | None:
         slot = free.get()
         try:
-            return None if stopping.is_set() else _train_in_process(task, slot, folder, running)
+            return None if stopping.is_set() else _train_in_process(task, slot, folder, running, stopping)
         finally:
             free.put(slot)
 
@@ -207,7 +209,9 @@ def _exit_on_sigterm() -> Callable[[], None]:
     return lambda: signal.signal(signal.SIGTERM, previous)
 
 
-def _train_in_process(task: Task, slot: Slot, folder: Path, running: set[BaseProcess]) -> dict[str, Any]:
+def _train_in_process(
+    task: Task, slot: Slot, folder: Path, running: set[Worker], stopping: threading.Event
+) -> dict[str, Any]:
     config_path = folder / ".configs" / f"{task.name}.yaml"
     log = log_path(folder, task)
     header = f"# run {task.name}; to train it alone: loradyn train {config_path} --out {task.run_dir}\n"
@@ -223,15 +227,18 @@ def _train_in_process(task: Task, slot: Slot, folder: Path, running: set[BasePro
     if slot.device is not None:
         env["CUDA_VISIBLE_DEVICES"] = slot.device
     started = time.perf_counter()
-    forks = _forks(gpu=slot.device is not None)
-    process = forks.Process(target=worker.start, args=(argv, str(log), env, os.getcwd()), name=task.name)
-    process.start()
-    running.add(process)
     try:
-        process.join()
+        process = _start_worker(argv, log, env, gpu=slot.device is not None)
+    except (OSError, EOFError) as err:  # the fork server died (it could not import the training code)
+        details = f"{type(err).__name__}: {err}; the fork server's own error is above the sweep's progress"
+        return worker.record_failure(task.error_log, "the run's process could not start", details, 0.0)
+    running.add(process)
+    if stopping.is_set():  # the sweep was stopped while this process started (the fork server's first import)
+        process.terminate()
+    try:
+        code = process.wait() if isinstance(process, subprocess.Popen) else _joined(process)
     finally:
         running.discard(process)
-    code = process.exitcode
     seconds = time.perf_counter() - started
     if code == 0:
         return {"status": "complete", "seconds": seconds, "error": None, "error_log": None}
@@ -243,18 +250,37 @@ def _train_in_process(task: Task, slot: Slot, folder: Path, running: set[BasePro
     return worker.record_failure(task.error_log, f"the run's process {reason}", f"{log} ends with:\n{tail}", seconds)
 
 
-def _forks(gpu: bool) -> multiprocessing.context.BaseContext:
-    """Where the local executor's run processes come from. On CPUs: a fork server (started with the first run,
-    ended with this process) that imported the training code once, so that a run's process starts in 0.02 s of CPU
-    time instead of 12 s importing torch, transformers and PEFT again (docs/benchmarks/worker-start.md). A run on a
-    GPU, and every run where there is no fork server (Windows), starts a fresh interpreter instead: CUDA cannot be
-    used in a process forked from one where an imported library has initialised it."""
+#: A run's process: forked from the fork server, or a fresh interpreter.
+Worker = BaseProcess | subprocess.Popen
+
+
+def _start_worker(argv: list[str], log: Path, env: dict[str, str], *, gpu: bool) -> Worker:
+    """A run's process. On CPUs, forked from a fork server (started with the first run, ended with this process)
+    that imported the training code once, so that it starts in 0.02 s of CPU time instead of 12 s importing torch,
+    transformers and PEFT again (docs/benchmarks/worker-start.md); `loradyn.experiments.worker.start` gives it the
+    sweep's environment, folder and log. A run on a GPU, and every run where there is no fork server (Windows),
+    starts a fresh interpreter with its environment from the first instruction: CUDA cannot be used in a process
+    forked from one where it was initialised, and the run's CUDA_VISIBLE_DEVICES must precede any import."""
     if gpu or "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
+        command = [sys.executable, "-m", "loradyn.experiments.worker", *argv]
+        with log.open("a", encoding="utf-8") as output:
+            return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, env=env)
+    process = fork_server().Process(target=worker.start, args=(argv, str(log), env, os.getcwd()), name=log.stem)
+    process.start()
+    return process
+
+
+def fork_server() -> multiprocessing.context.ForkServerContext:
+    """The fork server's context, which imports the training code once, when its first process starts."""
     forks = multiprocessing.get_context("forkserver")
     # loradyn.cli: what the `loradyn` script that started the sweep imports when each run's process runs it again
     forks.set_forkserver_preload(["loradyn.cli", "loradyn.experiments.worker", "loradyn.train.runner"])
     return forks
+
+
+def _joined(process: BaseProcess) -> int:
+    process.join()
+    return process.exitcode if process.exitcode is not None else -signal.SIGKILL
 
 
 # --------------------------------------------------------------------------------------------------------- Ray

@@ -1,9 +1,9 @@
 """One run of a sweep, in the process that trains it: train (or resume), and on failure write the error log.
 
-Every executor ends here: the local one runs `start` (which runs `main`, as ``python -m loradyn.experiments.worker
-CONFIG RUN_DIR ERROR_LOG`` would) in a process of its own per run; Ray and submitit call `execute` in their own
-worker processes. An error log starts with one line (the exception's type and the first line of its message), then
-the full traceback.
+Every executor ends here: the local one runs `main` in a process of its own per run (through `start` in a process
+forked from its fork server, or as ``python -m loradyn.experiments.worker CONFIG RUN_DIR ERROR_LOG`` for a GPU);
+Ray and submitit call `execute` in their own worker processes. An error log starts with one line (the exception's
+type and the first line of its message), then the full traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from loradyn.io import process_alive
+
 
 def execute(
     config: dict[str, Any], run_dir: str, error_log: str, *, threads: int | None = None, log: str | None = None
@@ -34,12 +36,14 @@ def execute(
         return {"status": "complete", "seconds": 0.0, "error": None, "error_log": None}
     try:
         import torch
+        from threadpoolctl import threadpool_limits
 
         from loradyn.train.config import RunConfig
         from loradyn.train.runner import train
 
         if threads is not None:
             torch.set_num_threads(threads)
+            threadpool_limits(threads)  # NumPy's BLAS: loaded, and its threads fixed, before this process began
         with _output_to(log):
             train(RunConfig(**config), run_dir)  # not a terminal: a line per checkpoint
     except Exception as err:  # reported with its traceback; the sweep goes on
@@ -57,28 +61,19 @@ def _is_complete(run_dir: Path) -> bool:
 
 def _die_with(parent: int) -> None:
     """End this worker when the sweep that started it (``parent``) is gone, killed outright included: a thread
-    watches this process's parent (the sweep, or a launcher between them), so that no run goes on training
-    unwatched beside the next sweep. The run resumes from its last checkpoint when the sweep is started again."""
+    watches the sweep and this process's parent (the sweep, its fork server, or a launcher between them), so that
+    no run goes on training unwatched beside the next sweep. The run resumes from its last checkpoint when the
+    sweep is started again."""
     watched = os.getppid()
-    if not _alive(parent):  # gone already, before the watch began
+    if not process_alive(parent):  # gone already, before the watch began
         raise SystemExit(143)
 
     def watch() -> None:
-        while os.getppid() == watched and _alive(parent):
+        while os.getppid() == watched and process_alive(parent):
             time.sleep(1.0)
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process of that id: alive
-        return True
-    return True
 
 
 @contextlib.contextmanager
@@ -100,19 +95,21 @@ def record_failure(error_log: str | os.PathLike[str], headline: str, details: st
 
 
 def start(argv: list[str], log: str, env: dict[str, str], cwd: str) -> None:
-    """`main` in a run's process of the local executor, forked from its fork server (which started with another
-    environment and working folder) or started afresh for a GPU: take the sweep's environment (the run's GPU
-    included, before CUDA starts) and working folder, send both output streams, down to the file descriptors, to
-    ``log``, and exit with `main`'s status."""
+    """`main` in a CPU run's process of the local executor, forked from its fork server (which started with
+    another environment, working folder and output): take the sweep's environment and working folder, read nothing
+    from the terminal, send both output streams, down to the file descriptors, to ``log``, and exit with `main`'s
+    status. What the imported libraries read from the environment when the server imported them stays as the
+    server read it, except the thread counts, which `execute` sets."""
     os.environ.clear()
     os.environ.update(env)
     os.chdir(cwd)
     sys.stdout.flush()
     sys.stderr.flush()
-    descriptor = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-    os.dup2(descriptor, 1)
-    os.dup2(descriptor, 2)
-    os.close(descriptor)
+    for descriptor, path, flags in ((0, os.devnull, os.O_RDONLY), (1, log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)):
+        opened = os.open(path, flags, 0o666)
+        os.dup2(opened, descriptor)
+        os.close(opened)
+    os.dup2(1, 2)
     raise SystemExit(main(argv))
 
 

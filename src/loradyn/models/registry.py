@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,9 +117,15 @@ def _smollm2_path() -> Path:
     gguf = Path(spec.submodule_search_locations[0]) / SMOLLM2_GGUF
     digest = hashlib.sha256(gguf.read_bytes()).hexdigest()[:16]
     folder = cache_dir() / "models" / f"smollm2-135m-{digest}"
-    if not (folder / "config.json").is_file():
+    if folder.exists() and not _converted(folder):  # in this order: a finished conversion is never removed
+        shutil.rmtree(folder, ignore_errors=True)  # half of one: 0.2.0's runs converting at once could leave it
+    if not _converted(folder):
         _convert_gguf(gguf, folder)
     return folder
+
+
+def _converted(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in ("config.json", "model.safetensors", "tokenizer.json"))
 
 
 def _convert_gguf(gguf: Path, folder: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from loradyn.errors import DataError
+from loradyn.io import process_alive
 
 
 class RunLock:
@@ -30,7 +31,7 @@ class RunLock:
                 return self
             except FileExistsError:
                 holder = self._holder()
-                if holder and holder.get("host") == me["host"] and _alive(holder.get("pid")):
+                if holder and holder.get("host") == me["host"] and process_alive(holder.get("pid")):
                     raise DataError(
                         f"another loradyn process (pid {holder['pid']}) is writing this run",
                         path=self.dir,
@@ -59,15 +60,3 @@ class RunLock:
     def __exit__(self, *exc: object) -> None:
         if self.active:
             self.path.unlink(missing_ok=True)
-
-
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
