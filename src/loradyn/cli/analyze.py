@@ -38,7 +38,6 @@ def _analysis_table(result: dict[str, Any]) -> Table:
         if len(condition["runs"]) > 1 and "aulc" in condition["spearman"]:
             s = condition["spearman"]["aulc"]
             table.add_row(f"{len(condition['runs'])} seeds (mean ± SD)", f"{s['mean']:.3f} ± {s['sd']:.3f}")
-    table.caption = "written: " + ", ".join(result["written"])
     return table
 
 
@@ -60,4 +59,4 @@ def analyze_command(
     resamples(n_resamples)
     at_least(0, seed=seed)
     result = analyze(run_dirs, out=out, n_resamples=n_resamples, seed=seed, force=force)
-    emit(result, as_json, _analysis_table)
+    emit(result, as_json, _analysis_table, result["written"])

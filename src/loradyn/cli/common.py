@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
-from rich.table import Table
 
 from loradyn.data.catalog import FileMapping
 from loradyn.errors import DataError
@@ -121,11 +120,19 @@ def _traceback_file() -> Path:
     return path
 
 
-def emit(payload: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], Table]) -> None:
+def emit(
+    payload: dict[str, Any],
+    as_json: bool,
+    render: Callable[[dict[str, Any]], RenderableType],
+    written: Iterable[str] = (),
+) -> None:
+    """Print ``payload`` as JSON, or as its table and then the files the command wrote (``written``), one per line."""
     if as_json:
         typer.echo(dumps(payload))
-    else:
-        console.print(render(payload))
+        return
+    console.print(render(payload))
+    for path in written:  # never wrapped: a path copied from a narrow terminal or a log is whole
+        console.print(f"written: {path}", soft_wrap=True, highlight=False, markup=False)
 
 
 def numbers(value: str, name: str, kind: type = int, *, minimum: float = 1, below: float | None = None) -> list:

@@ -70,7 +70,6 @@ def detections_table(result: dict[str, Any]) -> Table:
             str(r["n_seeds"]),
             *(mean_sd(r, m) for m in ("precision", "recall", "f1", "auroc", "average_precision")),
         )
-    table.caption = "written: " + ", ".join(result["written"])
     return table
 
 
@@ -135,4 +134,4 @@ def detect_command(
         trusted=read_trusted(trusted) if trusted is not None else trusted_size,
         seed=seed,
     )
-    emit(result, as_json, detections_table)
+    emit(result, as_json, detections_table, result["written"])

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Group
 from rich.table import Table
 
-from loradyn.cli.common import AsJson, DataDir, Executor, Jobs, Slurm, console, emit, reports_errors, slurm_parameters
+from loradyn.cli.common import AsJson, DataDir, Executor, Jobs, Slurm, emit, reports_errors, slurm_parameters
 from loradyn.cli.detect import mean_sd
 from loradyn.io import write_atomic
 
@@ -47,7 +48,7 @@ def detection_table(summary: dict[str, Any]) -> Table:
             f"{d['n_flagged_mean']:.0f}",
             *(mean_sd(d, m) for m in ("precision", "recall", "f1", "auroc", "baseline_f1")),
         )
-    table.caption = "every detector: evaluation.json; written: " + ", ".join(summary["written"][-2:])
+    table.caption = "every detector: evaluation.json"
     return table
 
 
@@ -112,6 +113,4 @@ def ract_command(
         )
         write_atomic(report, lambda tmp: tmp.write_text(page, encoding="utf-8"))
         summary = {**summary, "written": [*summary["written"], str(report)]}
-    emit(summary, as_json, ract_table)
-    if not as_json:
-        console.print(detection_table(summary))
+    emit(summary, as_json, lambda s: Group(ract_table(s), detection_table(s)), summary["written"][-2:])

@@ -20,7 +20,6 @@ def _findings_table(result: dict[str, Any]) -> Table:
     for row in result["findings"]:
         verdict = row["verdict"]
         table.add_row(escape(row["finding"]), escape(row["here"]), f"[{styles[verdict]}]{verdict}[/]")
-    table.caption = "written: " + ", ".join(p for p in result["written"] if not p.endswith(".png"))
     return table
 
 
@@ -61,4 +60,4 @@ def report_command(
     )
     for line in result["skipped"]:
         errors.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
-    emit(result, as_json, _findings_table)
+    emit(result, as_json, _findings_table, [p for p in result["written"] if not p.endswith(".png")])
