@@ -10,6 +10,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from test_train import small
@@ -546,8 +547,6 @@ def test_a_learning_rate_set_per_adapter_names_the_adapter_and_keeps_the_model_t
 
 def test_every_committed_report_page_stays_under_one_megabyte():
     """The committed pages of docs/results/ (an interactive map included) are small enough to keep in git."""
-    from conftest import REPO
-
     pages = {page.parent.name: page.stat().st_size for page in (REPO / "docs" / "results").glob("*/report.html")}
     assert {"paper1-cpu", "paper1-cpu-ablations"} <= set(pages)
     assert max(pages.values()) < 1_000_000, pages
